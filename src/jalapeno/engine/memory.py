@@ -1,0 +1,86 @@
+"""Memory per chip: weights, KV cache and runtime reserve under a parallel layout.
+
+Weights split `tp` ways within a layer (experts `ep` x `tp/ep` ways) and `pp` ways across
+layers; MLA's latent down-projections and the KV latent are replicated on each tensor-parallel
+rank, as are KV heads when there are fewer of them than `tp`. Embedding and LM head stay in
+bf16 (quantized checkpoints keep them so) and are vocabulary-parallel. Sliding-window and
+chunked-attention layers keep at most a window of KV per sequence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from jalapeno.engine.stack import StackProfile
+from jalapeno.errors import DoesNotFitError
+from jalapeno.formats import Precision
+from jalapeno.hardware.spec import ChipSpec
+from jalapeno.models.spec import ModelSpec
+from jalapeno.network.parallel import ParallelPlan
+
+
+def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> float:
+    h = model.hidden
+    wb = prec.weight_bytes()
+    total = 0.0
+    for g in model.layers:
+        a = g.attention
+        attn = a.params(h)
+        replicated = 0
+        if a.is_mla:  # down-projections to the latent run on every rank
+            latent = a.kv_lora_rank + a.qk_rope_head_dim
+            replicated = h * (latent + a.q_lora_rank)
+        elif a.kv_heads < plan.tp:
+            replicated = 2 * h * a.head_dim * a.kv_heads * (plan.tp // a.kv_heads - 1)
+        per_layer = (attn - replicated) / plan.tp + replicated + g.mlp.params(h) / plan.tp + 2 * h
+        total += per_layer * g.count
+    return total / plan.pp * wb + model.embedding_params / plan.tp * 2.0
+
+
+def kv_bytes_per_sequence(model: ModelSpec, prec: Precision, plan: ParallelPlan, context_tokens) -> np.ndarray:
+    """KV-cache bytes on one chip for sequences holding `context_tokens` tokens."""
+    ctx = np.asarray(context_tokens, dtype=float)
+    total = np.zeros_like(ctx)
+    for g in model.layers:
+        a = g.attention
+        if a.is_mla:
+            per_token = a.kv_lora_rank + a.qk_rope_head_dim
+        else:
+            per_token = 2 * max(a.kv_heads // plan.tp, 1) * a.head_dim
+        kept = ctx
+        if a.window:
+            kept = np.minimum(ctx, a.window)
+        elif a.chunk:
+            kept = np.minimum(ctx, a.chunk)
+        total = total + g.count / plan.pp * per_token * kept
+    return total * prec.kv_bytes()
+
+
+def activation_bytes(model: ModelSpec, stack: StackProfile, plan: ParallelPlan) -> float:
+    """Workspace for the largest step the scheduler allows (max_num_tokens through one layer)."""
+    widest = max(max(g.mlp.intermediate * max(g.mlp.top_k, 1), g.attention.heads * g.attention.qk_head_dim * 3)
+                 for g in model.layers)
+    return stack.max_num_tokens * (4 * model.hidden + 2 * widest / plan.tp) * 2.0
+
+
+def kv_budget_bytes(chip: ChipSpec, stack: StackProfile, model: ModelSpec, prec: Precision,
+                    plan: ParallelPlan) -> tuple[float, float]:
+    """(KV bytes available per chip, weight bytes per chip); raises DoesNotFitError if none is left."""
+    capacity = chip.main_memory.capacity_bytes
+    weights = weight_bytes_per_chip(model, prec, plan)
+    other = activation_bytes(model, stack, plan) + stack.runtime_reserve_gb * 1e9
+    free = (capacity - weights - other) * stack.memory_utilization
+    if free <= 0:
+        raise DoesNotFitError(
+            f"{model.id} in {prec.weights} on {chip.id} with {plan.label()}", weights + other, capacity,
+            _advice(model, prec, plan))
+    return free, weights
+
+
+def _advice(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> str:
+    tips = [f"use more chips (e.g. --tp {plan.tp * 2} or --pp {plan.pp * 2})"]
+    if prec.weights in ("bf16", "fp16"):
+        tips.append("a smaller format (--precision fp8 or fp4)")
+    elif prec.weights in ("fp8", "int8"):
+        tips.append("a smaller format (--precision fp4)")
+    return "Try " + " or ".join(tips) + "."

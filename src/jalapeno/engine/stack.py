@@ -1,0 +1,83 @@
+"""Software-stack profiles: what a serving stack achieves on any chip that runs it.
+
+The same silicon serves very differently under TensorRT-LLM, vLLM on ROCm or a compiler-
+scheduled ASIC runtime. A `StackProfile` holds the few parameters that capture that: achievable
+fractions of peak for GEMMs (by operand width), attention and memory bandwidth; fixed costs per
+kernel, per attention block and per forward step; scheduler limits; and how much memory the
+runtime leaves for the KV cache. They are shared by every device of a stack and never tuned per
+(device, model) pair. Values live in `data/stacks.yaml` with a note on where each came from;
+`jalapeno validate` prints them and `jalapeno validate --refit` re-derives the fitted ones.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
+
+_FILE = resources.files("jalapeno.engine") / "data" / "stacks.yaml"
+
+# Parameters `validate --refit` may move; all others are structural facts about the stack.
+FITTED = ("gemm_efficiency_16bit", "gemm_efficiency_8bit", "gemm_efficiency_4bit", "attention_efficiency",
+          "memory_efficiency", "kernel_overhead_s", "attention_block_latency_s", "step_overhead_s")
+
+
+class StackProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    description: str
+    gemm_efficiency_16bit: float = Field(gt=0, le=1)
+    gemm_efficiency_8bit: float = Field(gt=0, le=1)
+    gemm_efficiency_4bit: float = Field(gt=0, le=1)
+    attention_efficiency: float = Field(gt=0, le=1)
+    memory_efficiency: float = Field(gt=0, le=1)
+    link_efficiency: float = Field(default=0.8, gt=0, le=1)
+    kernel_overhead_s: float = Field(ge=0)
+    attention_block_latency_s: float = Field(ge=0)
+    step_overhead_s: float = Field(ge=0)
+    kernels_per_layer: int = Field(default=8, ge=1)
+    fused_activation_quant: bool = True
+    fp8_attention: bool = False
+    max_batch_size: int = Field(default=2048, ge=1)
+    max_num_tokens: int = Field(default=8192, ge=1)
+    kv_reservation: Literal["full", "on_demand"] = "on_demand"
+    memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    runtime_reserve_gb: float = Field(default=2.0, ge=0)
+    blocks_per_unit: int = Field(default=4, ge=1)
+    notes: dict[str, str] = Field(default_factory=dict)
+
+    def gemm_efficiency(self, compute_format: str) -> float:
+        if compute_format in ("fp4", "int4"):
+            return self.gemm_efficiency_4bit
+        if compute_format in ("fp8", "int8"):
+            return self.gemm_efficiency_8bit
+        return self.gemm_efficiency_16bit
+
+    def fitted(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in FITTED}
+
+
+@lru_cache(maxsize=1)
+def _all_raw() -> dict:
+    return yaml.safe_load(_FILE.read_text())["stacks"]
+
+
+def stack_ids() -> list[str]:
+    return sorted(_all_raw())
+
+
+@lru_cache(maxsize=64)
+def load_stack(stack_id: str) -> StackProfile:
+    raw = _all_raw()
+    if stack_id not in raw:
+        raise UnknownIdError("software stack", stack_id, list(raw))
+    try:
+        return StackProfile.model_validate({"id": stack_id, **raw[stack_id]})
+    except ValidationError as exc:
+        raise SpecError(f"{_FILE} (stack {stack_id})", pydantic_problems(exc)) from None

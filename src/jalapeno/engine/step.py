@@ -1,0 +1,100 @@
+"""StepCost: one forward step of a model on a system, from its operators' costs.
+
+The engine lowers the batch (models), costs each operator on one chip (kernels, network), adds
+them up in stream order (the stacks modeled here run a layer's kernels back to back and the
+tensor-parallel all-reduce on the critical path), adds the stack's per-step cost, then applies
+the power cap: if the step's energy over its time would exceed the chip's TDP, the chip clocks
+down and the step stretches until it fits. Batches are evaluated as arrays (many shapes at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jalapeno.engine.power import step_energy
+from jalapeno.engine.stack import StackProfile
+from jalapeno.formats import Precision
+from jalapeno.hardware.spec import ChipSpec
+from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
+from jalapeno.kernels.cost import BOUNDS, OpCost
+from jalapeno.kernels.elementwise import elementwise_cost
+from jalapeno.kernels.gemm import compute_format, gemm_cost
+from jalapeno.models.lowering import Batch, lower_step
+from jalapeno.models.ops import AllReduce, DecodeAttention, Elementwise, Gemm, Op, PrefillAttention, SendRecv
+from jalapeno.models.spec import ModelSpec
+from jalapeno.network.collectives import allreduce_cost, p2p_cost
+from jalapeno.network.parallel import ParallelPlan
+
+
+@dataclass
+class StepCost:
+    """Per-step figures for one chip of one pipeline stage, one entry per batch shape."""
+
+    time_s: np.ndarray  # one stage's step time (after the power cap)
+    energy_j: np.ndarray  # one chip's energy for that time
+    flops: np.ndarray
+    hbm_bytes: np.ndarray
+    time_by_bound: dict[str, np.ndarray]
+    power_capped: np.ndarray
+
+    def bound(self) -> list[str]:
+        names = list(self.time_by_bound)
+        stacked = np.stack([self.time_by_bound[n] for n in names])
+        return [names[i] for i in np.argmax(stacked, axis=0)]
+
+
+def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision) -> OpCost:
+    if isinstance(op, Gemm):
+        return gemm_cost(chip, stack, op.m, op.n, op.k, op.weights, op.activations, groups=op.groups)
+    if isinstance(op, PrefillAttention):
+        return prefill_attention_cost(chip, stack, op.seqs, op.tokens, op.pairs, op.kv_tokens_read, op.heads,
+                                      op.kv_heads, op.qk_dim, op.v_dim, op.kv_bytes,
+                                      compute_format(prec.weights, prec.activations))
+    if isinstance(op, DecodeAttention):
+        return decode_attention_cost(chip, stack, op.seqs, op.context_tokens, op.heads, op.kv_heads, op.qk_dim,
+                                     op.v_dim, op.kv_values_per_token, op.kv_bytes)
+    if isinstance(op, Elementwise):
+        return elementwise_cost(chip, stack, op.bytes_moved, op.flops, op.kernels)
+    if isinstance(op, AllReduce):
+        return allreduce_cost(chip, stack, op.group, op.message_bytes)
+    if isinstance(op, SendRecv):
+        return p2p_cost(chip, stack, op.message_bytes)
+    raise TypeError(f"no cost model for {type(op).__name__}")
+
+
+def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Precision, plan: ParallelPlan,
+              batch: Batch) -> StepCost:
+    ops = lower_step(model, batch, prec, plan.tp, plan.pp, plan.ep)
+    if plan.pp > 1:
+        ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0))
+    shape = batch.decode_seqs.shape
+    time = np.zeros(shape)
+    flops, hbm, onchip, link = (np.zeros(shape) for _ in range(4))
+    by_bound = {name: np.zeros(shape) for name in BOUNDS}
+    for op in ops:
+        c = op_cost(op, chip, stack, prec)
+        n = op.count
+        time += c.time_s * n
+        flops += c.flops * n
+        hbm += c.hbm_bytes * n
+        onchip += c.onchip_bytes * n
+        link += c.link_bytes * n
+        for code, name in enumerate(BOUNDS):
+            by_bound[name] += np.where(c.bound == code, c.time_s * n, 0.0)
+    time += stack.step_overhead_s
+    by_bound["latency"] += stack.step_overhead_s
+    fmt = compute_format(prec.weights, prec.activations)
+    dyn_j = step_energy(chip, fmt, flops, hbm, onchip, link)
+    dyn_power_limit = chip.power.tdp_w - chip.power.idle_w
+    capped_time = dyn_j / dyn_power_limit
+    capped = capped_time > time
+    if np.any(capped):
+        stretch = np.where(capped, capped_time / np.maximum(time, 1e-30), 1.0)
+        for name in by_bound:
+            by_bound[name] = by_bound[name] * stretch
+        time = np.maximum(time, capped_time)
+    energy = dyn_j + chip.power.idle_w * time
+    by_bound["memory"] = by_bound["memory"] + by_bound.pop("on-chip")
+    return StepCost(time, energy, flops, hbm, by_bound, capped)

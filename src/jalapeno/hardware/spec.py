@@ -1,0 +1,182 @@
+"""Chip and system specifications: a processor described as data.
+
+A `ChipSpec` is what a chip architect would write on a whiteboard: matrix engines and their peak
+throughput per number format, vector units, the memory hierarchy, scale-up links, power and
+silicon. Catalog files are YAML (see `catalog.py` for the `{value, source}` convention that
+attaches a public source to every figure); these classes validate them.
+
+Units are in the field names: `_tflops` (dense, no structured sparsity), `_gib` (2^30 bytes, for capacities),
+`_gb_s` (10^9 bytes/s, one direction unless said otherwise), `_w`, `_pj_per_byte`, `_ns`, `_us`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+NumberFormat = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+ChipKind = Literal["gpu", "tpu", "asic", "cpu", "lpu"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatrixEngine(_Strict):
+    """Dense matrix throughput of the whole chip, and how work is quantized onto it.
+
+    `units` is the number of independent engines work is spread over (SMs, TensorCores of a TPU,
+    NeuronCores, ...). A GEMM output tile occupies one unit, so `units` drives wave quantization.
+    `tile_m` x `tile_n` is the output tile one unit computes at a time in the vendor's kernels.
+    """
+
+    units: PositiveInt
+    tile_m: PositiveInt = 128
+    tile_n: PositiveInt = 128
+    peak_tflops: dict[NumberFormat, PositiveFloat]
+
+    @model_validator(mode="after")
+    def _has_bf16(self) -> MatrixEngine:
+        if "bf16" not in self.peak_tflops and "fp16" not in self.peak_tflops:
+            raise ValueError("peak_tflops needs at least bf16 (or fp16)")
+        return self
+
+
+class VectorEngine(_Strict):
+    """Non-matrix arithmetic (norms, activations, softmax, RoPE): fp32 throughput of the chip."""
+
+    peak_tflops: PositiveFloat
+
+
+class MemoryLevel(_Strict):
+    """One level of the memory hierarchy, from off-chip DRAM to on-chip SRAM.
+
+    `capacity_gib` is the whole chip's capacity at that level in binary units, as memory is sold:
+    an "80 GB" HBM part holds 80 GiB (stacks and DIMMs come in powers of two), and "50 MB" of L2
+    is 50 MiB. `bandwidth_gb_s` is the aggregate
+    read bandwidth the compute units see from that level. Energy per byte moved from that level.
+    """
+
+    name: str
+    kind: Literal["hbm", "dram", "sram", "cache"]
+    capacity_gib: PositiveFloat
+    bandwidth_gb_s: PositiveFloat
+    energy_pj_per_byte: PositiveFloat
+    latency_ns: PositiveFloat = 500.0
+
+    @property
+    def capacity_bytes(self) -> float:
+        return self.capacity_gib * 2**30
+
+
+class Links(_Strict):
+    """Chip-to-chip links of the scale-up domain.
+
+    `bandwidth_gb_s` is the chip's total one-direction bandwidth over all its scale-up ports.
+    `topology` is how the domain is wired: `switch` (NVSwitch-like, any-to-any at full rate),
+    `mesh` (a direct link to each peer, bandwidth split among them), `torus` / `ring`.
+    """
+
+    kind: str
+    count: PositiveInt
+    bandwidth_gb_s: PositiveFloat
+    latency_us: PositiveFloat = 2.0
+    energy_pj_per_byte: PositiveFloat = 10.0
+    topology: Literal["switch", "mesh", "torus", "ring"] = "switch"
+    max_domain_chips: PositiveInt = 8
+
+
+class Power(_Strict):
+    tdp_w: PositiveFloat
+    idle_w: PositiveFloat
+
+    @model_validator(mode="after")
+    def _idle_below_tdp(self) -> Power:
+        if self.idle_w >= self.tdp_w:
+            raise ValueError(f"idle_w ({self.idle_w}) must be below tdp_w ({self.tdp_w})")
+        return self
+
+
+class Silicon(_Strict):
+    process_node_nm: PositiveFloat
+    die_area_mm2: PositiveFloat | None = None
+    compute_dies: PositiveInt = 1
+    transistors_billion: PositiveFloat | None = None
+
+
+class Node(_Strict):
+    """The server a chip ships in: how many chips share a host, and the host's own power."""
+
+    chips_per_node: PositiveInt = 8
+    host_power_w: float = Field(default=1500.0, ge=0)
+
+
+class ChipSpec(_Strict):
+    id: str
+    name: str
+    vendor: str
+    kind: ChipKind
+    year: int | None = None
+    software_stack: str = "trtllm"
+    clock_ghz: PositiveFloat
+    matrix: MatrixEngine
+    vector: VectorEngine
+    memory: tuple[MemoryLevel, ...]
+    links: Links
+    power: Power
+    silicon: Silicon
+    node: Node = Node()
+    assumptions: tuple[str, ...] = ()
+    sources: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="after")
+    def _one_main_memory(self) -> ChipSpec:
+        if not any(m.kind in ("hbm", "dram") for m in self.memory):
+            raise ValueError("memory needs one off-chip level (kind hbm or dram)")
+        return self
+
+    @property
+    def main_memory(self) -> MemoryLevel:
+        """The level that holds weights and KV cache (the largest off-chip level)."""
+        off_chip = [m for m in self.memory if m.kind in ("hbm", "dram")]
+        return max(off_chip, key=lambda m: m.capacity_gib)
+
+    @property
+    def on_chip(self) -> MemoryLevel | None:
+        """The largest on-chip level (SRAM or last-level cache), or None."""
+        levels = [m for m in self.memory if m.kind in ("sram", "cache")]
+        return max(levels, key=lambda m: m.capacity_gib) if levels else None
+
+    def peak_flops(self, fmt: str) -> float:
+        """Dense matrix FLOP/s in a number format, falling back to the next wider one supported.
+
+        A chip without native fp4 runs fp4 weights at its fp8 (or bf16) rate after dequantizing.
+        """
+        order = {"fp4": ["fp4", "int4", "fp8", "int8", "bf16"], "int4": ["int4", "int8", "fp8", "bf16"],
+                 "fp8": ["fp8", "int8", "bf16"], "int8": ["int8", "fp8", "bf16"],
+                 "bf16": ["bf16", "fp16"], "fp16": ["fp16", "bf16"], "fp32": ["fp32", "bf16"]}
+        for f in order.get(fmt, [fmt]):
+            if f in self.matrix.peak_tflops:
+                return self.matrix.peak_tflops[f] * 1e12  # type: ignore[index]
+        return self.matrix.peak_tflops.get("bf16", self.matrix.peak_tflops.get("fp16", 0.0)) * 1e12
+
+    def native_formats(self) -> list[str]:
+        return list(self.matrix.peak_tflops)
+
+
+class SystemSpec(_Strict):
+    """N chips of one kind joined in one scale-up domain, plus the hosts that feed them."""
+
+    chip: ChipSpec
+    num_chips: PositiveInt
+
+    @property
+    def nodes(self) -> int:
+        per = self.chip.node.chips_per_node
+        return -(-self.num_chips // per)
+
+    @property
+    def host_power_w(self) -> float:
+        """Host power attributed to these chips (a share of a node when fewer chips than a node)."""
+        return self.chip.node.host_power_w * self.num_chips / self.chip.node.chips_per_node

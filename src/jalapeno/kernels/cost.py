@@ -1,0 +1,42 @@
+"""OpCost: what one operator costs on one chip, vectorized over a batch of shapes.
+
+Every field is a numpy array with one entry per batch shape being evaluated, so a sweep over
+batch sizes costs one numpy pass per operator instead of a Python loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# What limits an operator, in the order `bound` codes use.
+BOUNDS = ("compute", "memory", "on-chip", "latency", "communication")
+COMPUTE, MEMORY, ONCHIP, LATENCY, COMM = range(5)
+
+
+@dataclass
+class OpCost:
+    time_s: np.ndarray
+    flops: np.ndarray
+    hbm_bytes: np.ndarray
+    onchip_bytes: np.ndarray
+    link_bytes: np.ndarray
+    bound: np.ndarray  # int codes into BOUNDS
+
+    def scaled(self, count: float) -> OpCost:
+        return OpCost(self.time_s * count, self.flops * count, self.hbm_bytes * count,
+                      self.onchip_bytes * count, self.link_bytes * count, self.bound)
+
+
+def zeros(shape) -> OpCost:
+    z = np.zeros(shape)
+    return OpCost(z, z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(shape, dtype=int))
+
+
+def pick_bound(overhead_s, *terms: tuple[int, np.ndarray]) -> np.ndarray:
+    """The code of the largest time term; `LATENCY` when the fixed overhead beats them all."""
+    codes = np.array([c for c, _ in terms] + [LATENCY])
+    stack = np.stack([np.broadcast_to(t, np.shape(overhead_s)) for _, t in terms]
+                     + [np.broadcast_to(overhead_s, np.shape(terms[0][1]))])
+    return codes[np.argmax(stack, axis=0)]
