@@ -78,7 +78,7 @@ def kv_budget_bytes(chip: ChipSpec, stack: StackProfile, model: ModelSpec, prec:
 
 
 def _advice(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> str:
-    tips = [f"use more chips (e.g. --tp {plan.tp * 2} or --pp {plan.pp * 2})"]
+    tips = [f"more chips (e.g. --tp {plan.tp * 2} or --pp {plan.pp * 2})"]
     if prec.weights in ("bf16", "fp16"):
         tips.append("a smaller format (--precision fp8 or fp4)")
     elif prec.weights in ("fp8", "int8"):

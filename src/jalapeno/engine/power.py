@@ -1,28 +1,36 @@
-"""Energy of a step from what it moves and computes, by the chip's own figures.
+"""Energy of a step from what it moves and computes.
 
-Dynamic energy = FLOPs x energy per FLOP + bytes x energy per byte at each memory level + link
-bytes x link energy per byte; static power (the chip's idle draw) is added by the caller for the
-step's duration. Energy per FLOP is not a free parameter per chip: a chip running its matrix
-engines flat out in a format spends about `MATRIX_SHARE_OF_DYNAMIC_POWER` of its dynamic power
-budget (TDP - idle) on them, so pJ/FLOP = share * (TDP - idle) / peak FLOP/s in that format.
-That ties energy per FLOP to each chip's datasheet, its process and its format support at once.
+Dynamic energy = FLOPs x energy per FLOP (by process node and number format, from
+hardware/data/energy.yaml) + bytes x energy per byte at each memory level + link bytes x link
+energy per byte; the chip's idle power is added by the caller for the step's duration. Energy
+per FLOP is a property of the silicon, not of the TDP: a part sold at a lower TDP than its
+datapaths would draw at full rate (H100 NVL at 400 W, H100 PCIe at 350 W) hits its power cap
+and the engine slows the step down to fit.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
+
 import numpy as np
+import yaml
 
 from jalapeno.hardware.spec import ChipSpec
 
-# Assumption: at full matrix load about 60 % of a chip's dynamic power goes to the matrix
-# datapaths and their register files; the rest to data movement counted separately below
-# (Dally et al., "Evolution of the Graphics Processing Unit (GPU)", IEEE Micro 2021, and
-# Horowitz, ISSCC 2014: data movement rivals arithmetic energy).
-MATRIX_SHARE_OF_DYNAMIC_POWER = 0.6
+
+@lru_cache(maxsize=1)
+def _table() -> dict:
+    return yaml.safe_load((resources.files("jalapeno.hardware") / "data" / "energy.yaml").read_text())
 
 
 def joules_per_flop(chip: ChipSpec, fmt: str) -> float:
-    return MATRIX_SHARE_OF_DYNAMIC_POWER * (chip.power.tdp_w - chip.power.idle_w) / chip.peak_flops(fmt)
+    t = _table()
+    nodes = sorted(t["pj_per_bf16_flop_by_node_nm"].items())
+    node = chip.silicon.process_node_nm
+    xs, ys = [n for n, _ in nodes], [v for _, v in nodes]
+    pj = float(np.interp(node, xs, ys))
+    return pj * t["format_scale"].get(fmt, 1.0) * 1e-12
 
 
 def step_energy(chip: ChipSpec, fmt: str, flops, hbm_bytes, onchip_bytes, link_bytes) -> np.ndarray:

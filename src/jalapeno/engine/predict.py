@@ -28,8 +28,12 @@ from jalapeno.network.parallel import ParallelPlan
 
 @dataclass(frozen=True)
 class Workload:
+    """Fixed prompt and output lengths. With beam search (`beams` > 1) every request decodes
+    `beams` sequences that share one prefill of the prompt; throughput counts all of them."""
+
     input_tokens: int
     output_tokens: int
+    beams: int = 1
 
     def __post_init__(self):
         if self.input_tokens < 1 or self.output_tokens < 1:
@@ -92,9 +96,11 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     """(largest batch per replica, what limits it, KV bytes per chip available, weight bytes per chip)."""
     s = setup
     kv_free, weights = kv_budget_bytes(s.system.chip, s.stack, s.model, s.prec, s.plan)
-    held = wl.input_tokens + (wl.output_tokens if s.stack.kv_reservation == "full" else wl.output_tokens / 2)
+    # Beams of one request share the prompt's KV blocks; each holds its own generated tokens.
+    prompt = wl.input_tokens / wl.beams
+    held = prompt + (wl.output_tokens if s.stack.kv_reservation == "full" else wl.output_tokens / 2)
     per_seq = float(kv_bytes_per_sequence(s.model, s.prec, s.plan, held))
-    full_seq = float(kv_bytes_per_sequence(s.model, s.prec, s.plan, wl.input_tokens + wl.output_tokens))
+    full_seq = float(kv_bytes_per_sequence(s.model, s.prec, s.plan, prompt + wl.output_tokens))
     if full_seq > kv_free:
         raise DoesNotFitError(f"one {wl.input_tokens}+{wl.output_tokens}-token sequence of {s.model.id} "
                               f"on {s.system.chip.id} with {s.plan.label()}", full_seq + weights, kv_free + weights,
@@ -102,7 +108,8 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     limits = {
         "kv-cache capacity": int(kv_free // per_seq),
         "max batch size": s.stack.max_batch_size,
-        "token budget": int(s.stack.max_num_tokens * wl.output_tokens / (wl.input_tokens + wl.output_tokens)),
+        "token budget": int(s.stack.max_num_tokens * wl.output_tokens
+                            / (wl.input_tokens / wl.beams + wl.output_tokens)),
     }
     limits["token budget"] = max(limits["token budget"], 1)
     # With pp microbatches in flight, each stage's microbatch is B/pp; the caps apply to the whole batch.
@@ -116,7 +123,7 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     B = np.atleast_1d(np.asarray(batch_per_replica, dtype=float))
     pp = s.plan.pp
     micro = B / pp
-    ratio = wl.input_tokens / wl.output_tokens
+    ratio = wl.input_tokens / wl.output_tokens / wl.beams
     batch = Batch.of(decode_seqs=micro, decode_context=wl.input_tokens + wl.output_tokens / 2,
                      prefill_seqs=micro / wl.output_tokens, prefill_tokens=micro * ratio, prefill_context=0)
     cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch)

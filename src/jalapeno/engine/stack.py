@@ -23,7 +23,8 @@ from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
 _FILE = resources.files("jalapeno.engine") / "data" / "stacks.yaml"
 
 # Parameters `validate --refit` may move; all others are structural facts about the stack.
-FITTED = ("gemm_efficiency_16bit", "gemm_efficiency_8bit", "gemm_efficiency_4bit", "attention_efficiency",
+FITTED = ("gemm_efficiency_16bit", "gemm_efficiency_8bit", "gemm_efficiency_4bit", "grouped_gemm_efficiency",
+          "attention_efficiency",
           "memory_efficiency", "kernel_overhead_s", "attention_block_latency_s", "step_overhead_s")
 
 
@@ -35,6 +36,7 @@ class StackProfile(BaseModel):
     gemm_efficiency_16bit: float = Field(gt=0, le=1)
     gemm_efficiency_8bit: float = Field(gt=0, le=1)
     gemm_efficiency_4bit: float = Field(gt=0, le=1)
+    grouped_gemm_efficiency: float = Field(default=0.8, gt=0, le=1)
     attention_efficiency: float = Field(gt=0, le=1)
     memory_efficiency: float = Field(gt=0, le=1)
     link_efficiency: float = Field(default=0.8, gt=0, le=1)
@@ -50,6 +52,7 @@ class StackProfile(BaseModel):
     memory_utilization: float = Field(default=0.9, gt=0, le=1)
     runtime_reserve_gb: float = Field(default=2.0, ge=0)
     blocks_per_unit: int = Field(default=4, ge=1)
+    fit_params: tuple[str, ...] = FITTED  # the subset `--refit` moves (few rows -> few parameters)
     notes: dict[str, str] = Field(default_factory=dict)
 
     def gemm_efficiency(self, compute_format: str) -> float:
@@ -60,7 +63,7 @@ class StackProfile(BaseModel):
         return self.gemm_efficiency_16bit
 
     def fitted(self) -> dict[str, float]:
-        return {k: getattr(self, k) for k in FITTED}
+        return {k: getattr(self, k) for k in self.fit_params}
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,14 @@ from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import COMPUTE, LATENCY, MEMORY, OpCost, pick_bound
 
 Q_TILE = 128
+# Kernel launches per attention op: prefill = QKV preprocessing (RoPE, KV-cache write), the
+# fused attention kernel, and output handling; decode = preprocessing and the decode kernel.
+PREFILL_LAUNCHES = 3
+DECODE_LAUNCHES = 2
+# Special-function (exp) throughput relative to the fp32 FMA FLOP rate: an NVIDIA SM has 16 SFU
+# lanes beside 128 FP32 lanes (2 FLOPs per FMA), so 16 / 256 (Hopper whitepaper; FlashAttention-3,
+# Shah et al. 2024: H100's 989 TFLOPS of matmul face only 3.9 TFLOPS of exponentials).
+EXP_SHARE_OF_VECTOR = 1.0 / 16
 
 
 def prefill_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, tokens, pairs, kv_tokens_read,
@@ -29,21 +37,24 @@ def prefill_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, tokens, pa
     `pairs`: query-key pairs per head actually computed (after causal/window masking).
     `kv_tokens_read`: cached plus new tokens whose K and V are read (per KV head).
     """
-    seqs = np.maximum(np.asarray(seqs, dtype=float), 1e-9)
-    tokens, pairs = np.asarray(tokens, dtype=float), np.asarray(pairs, dtype=float)
+    seqs, tokens, pairs = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(x, dtype=float)) for x in (seqs, tokens, pairs)))
+    seqs = np.maximum(seqs, 1e-9)
     fmt = "fp8" if (compute_fmt in ("fp8", "fp4") and stack.fp8_attention) else "bf16"
     flops = 2.0 * heads * pairs * (qk_dim + v_dim)
     peak = chip.peak_flops(fmt) * stack.attention_efficiency
     blocks = seqs * heads * np.ceil(tokens / seqs / Q_TILE)
     units = chip.matrix.units
     wave_factor = np.where(blocks > 0, np.ceil(blocks / units) * units / np.maximum(blocks, 1e-9), 1.0)
-    t_compute = flops / peak * wave_factor
+    exp_rate = chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
+    t_compute = np.maximum(flops / peak, heads * pairs / exp_rate) * wave_factor
+    t_blocks = np.ceil(blocks / units) * stack.attention_block_latency_s
     hbm = (tokens * heads * (qk_dim + v_dim) * 2.0
            + np.asarray(kv_tokens_read, dtype=float) * kv_heads * (qk_dim + v_dim) * kv_bytes)
     t_mem = hbm / (chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency)
-    overhead = np.where(tokens > 0, stack.kernel_overhead_s, 0.0)
-    time = np.where(tokens > 0, np.maximum(t_compute, t_mem) + overhead, 0.0)
-    bound = pick_bound(overhead, (COMPUTE, t_compute), (MEMORY, t_mem))
+    overhead = np.where(tokens > 0, stack.kernel_overhead_s * PREFILL_LAUNCHES, 0.0)
+    time = np.where(tokens > 0, np.maximum(np.maximum(t_compute, t_mem), t_blocks) + overhead, 0.0)
+    bound = pick_bound(overhead, (COMPUTE, t_compute), (MEMORY, t_mem), (LATENCY, t_blocks))
     z = np.zeros_like(time)
     return OpCost(time, flops, hbm, z, z.copy(), bound)
 
@@ -56,8 +67,8 @@ def decode_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, context_tok
     `kv_values_per_token`: cached numbers per token on this chip for this layer (2*kv_heads*dim,
     or the MLA latent width).
     """
-    seqs = np.asarray(seqs, dtype=float)
-    ctx = np.asarray(context_tokens, dtype=float)
+    seqs, ctx = np.broadcast_arrays(np.atleast_1d(np.asarray(seqs, dtype=float)),
+                                    np.atleast_1d(np.asarray(context_tokens, dtype=float)))
     hbm = ctx * kv_values_per_token * kv_bytes + seqs * heads * (qk_dim + v_dim) * 2.0
     t_mem = hbm / (chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency)
     blocks = seqs * kv_heads
@@ -65,7 +76,7 @@ def decode_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, context_tok
     t_blocks = waves * stack.attention_block_latency_s
     flops = 2.0 * heads * ctx * (qk_dim + v_dim)
     t_compute = flops / (chip.peak_flops("bf16") * stack.attention_efficiency)
-    overhead = np.where(seqs > 0, stack.kernel_overhead_s, 0.0)
+    overhead = np.where(seqs > 0, stack.kernel_overhead_s * DECODE_LAUNCHES, 0.0)
     time = np.where(seqs > 0, np.maximum(np.maximum(t_mem, t_blocks), t_compute) + overhead, 0.0)
     bound = pick_bound(overhead, (MEMORY, t_mem), (LATENCY, t_blocks), (COMPUTE, t_compute))
     z = np.zeros_like(time)

@@ -42,15 +42,20 @@ def _tile_candidates(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gemm_cost(chip: ChipSpec, stack: StackProfile, m, n: int, k: int, weights: str = "bf16",
-              activations: str = "bf16", out_bytes: float = 2.0, separate_quant: bool | None = None,
-              groups=1.0) -> OpCost:
+              activations: str = "bf16", out_bytes: float = 2.0, separate_quant: int | None = None,
+              groups=None) -> OpCost:
     """Cost of `groups` independent GEMMs of shape (m, n, k) launched together (a grouped GEMM,
-    as MoE experts run); m and groups may be arrays (one entry per batch shape)."""
+    as MoE experts run); m and groups may be arrays (one entry per batch shape).
+
+    `separate_quant`: extra launches that quantize the activations before the GEMM (a scale
+    reduction plus a cast for per-tensor dynamic scaling); None = none if the stack fuses them."""
     m = np.atleast_1d(np.asarray(m, dtype=float))
-    g = np.broadcast_to(np.asarray(groups, dtype=float), m.shape)[None, :]
+    grouped = groups is not None
+    g = np.broadcast_to(np.asarray(1.0 if groups is None else groups, dtype=float), m.shape)[None, :]
     fmt = compute_format(weights, activations)
     units = chip.matrix.units
-    unit_flops = chip.peak_flops(fmt) * stack.gemm_efficiency(fmt) / units
+    eff = stack.gemm_efficiency(fmt) * (stack.grouped_gemm_efficiency if grouped else 1.0)
+    unit_flops = chip.peak_flops(fmt) * eff / units
     hbm_bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
     l2 = chip.on_chip
     l2_bw = (l2.bandwidth_gb_s * 1e9) if l2 else hbm_bw * 4
@@ -77,9 +82,11 @@ def gemm_cost(chip: ChipSpec, stack: StackProfile, m, n: int, k: int, weights: s
     time = np.maximum(np.maximum(t_c, t_h), t_o) + overhead
     hbm_best = hbm[best, cols]
     flops = 2.0 * m * n * k * g[0]
-    if separate_quant if separate_quant is not None else (ab < 2 and not stack.fused_activation_quant):
-        q_bytes = g[0] * m * k * (2.0 + ab)
-        time = time + q_bytes / hbm_bw + overhead
+    launches = separate_quant if separate_quant is not None else (
+        1 if ab < 2 and not stack.fused_activation_quant else 0)
+    if launches:
+        q_bytes = g[0] * m * k * (2.0 * launches + ab)
+        time = time + q_bytes / hbm_bw + overhead * launches
         hbm_best = hbm_best + q_bytes
     bound = pick_bound(np.full_like(m, overhead), (COMPUTE, t_c), (MEMORY, t_h), (ONCHIP, t_o))
     z = np.zeros_like(m)

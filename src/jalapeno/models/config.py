@@ -73,7 +73,7 @@ def parse_config(cfg: dict[str, Any], model_id: str, where: str = "<config>") ->
     gated = model_type not in _UNGATED
     attn_bias = bool(cfg.get("attention_bias", False) or cfg.get("use_bias", False))
     qkv_bias = attn_bias or model_type in ("qwen2", "qwen2_moe")
-    o_bias = bool(cfg.get("use_bias", False)) or (attn_bias and model_type == "gpt_oss")
+    o_bias = attn_bias  # HF `attention_bias` covers q, k, v and o; Qwen2's built-in bias is q, k, v only
     mlp_bias = bool(cfg.get("mlp_bias", False) or cfg.get("use_bias", False)) or model_type in ("gptj", "gpt_oss")
 
     kinds = _attention_kinds(cfg, n_layers, model_type)

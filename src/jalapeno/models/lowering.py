@@ -176,6 +176,8 @@ def _mlp_ops(m: Mlp, h: int, T, w: str, act: str, tp: int, ep: int, count: float
     per_expert = busiest / np.maximum(touched, 1e-9)
     ops: list[Op] = [
         Gemm("router", T, m.experts, h, count, "bf16", "bf16"),
+        # Top-k selection, permuting token copies into expert order and the weighted un-permute.
+        Elementwise("moe_permute", assignments * h * 2.0 * 4, assignments * h * 2.0, 3, count),
         Gemm("experts_up", per_expert, up * inter, h, count, w, act, groups=touched),
         Gemm("experts_down", per_expert, h, inter, count, w, act, groups=touched),
     ]

@@ -20,7 +20,7 @@ class Gemm:
     count: float
     weights: str
     activations: str
-    groups: np.ndarray | float = 1.0
+    groups: np.ndarray | float | None = None  # None: a plain GEMM; else a grouped GEMM of this many
 
 
 @dataclass(frozen=True, eq=False)

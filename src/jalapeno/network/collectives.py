@@ -16,8 +16,16 @@ from jalapeno.engine.stack import StackProfile
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import COMM, LATENCY, OpCost, pick_bound
 
+# A ring step's latency as a share of the end-to-end one-shot latency (which also pays the
+# launch and the cross-chip barrier once). Assumption: NCCL's low-latency protocol forwards a
+# chunk per hop in about half the time of a full one-shot exchange (consistent with the
+# measured NCCL 2-8 GPU small-message latencies in validation/data/kernels_allreduce.csv).
+RING_HOP_SHARE = 0.5
 
-def allreduce_cost(chip: ChipSpec, stack: StackProfile, n: int, message_bytes) -> OpCost:
+
+def allreduce_cost(chip: ChipSpec, stack: StackProfile, n: int, message_bytes, algorithm: str = "auto") -> OpCost:
+    """`algorithm`: "auto" picks by topology (one-/two-shot on switches and meshes); "ring" forces
+    the ring algorithm (NCCL's default for large messages on any wiring)."""
     s = np.atleast_1d(np.asarray(message_bytes, dtype=float))
     if n <= 1:
         z = np.zeros_like(s)
@@ -26,7 +34,10 @@ def allreduce_cost(chip: ChipSpec, stack: StackProfile, n: int, message_bytes) -
     bw = links.bandwidth_gb_s * 1e9 * stack.link_efficiency
     alpha = links.latency_us * 1e-6
     topo = links.topology
-    if topo == "switch":
+    if algorithm == "ring" or topo in ("ring", "torus"):
+        t_bw = 2 * (n - 1) / n * s / bw
+        time = alpha + 2 * (n - 1) * alpha * RING_HOP_SHARE + t_bw
+    elif topo == "switch":
         one_shot = alpha + (n - 1) * s / bw
         two_shot = 2 * alpha + 2 * (n - 1) / n * s / bw
         t_bw = np.minimum(one_shot - alpha, two_shot - 2 * alpha)
@@ -37,9 +48,6 @@ def allreduce_cost(chip: ChipSpec, stack: StackProfile, n: int, message_bytes) -
         two_shot = 2 * alpha + 2 * s / n / per_peer
         t_bw = np.minimum(one_shot - alpha, two_shot - 2 * alpha)
         time = np.minimum(one_shot, two_shot)
-    else:  # ring / torus: a bidirectional ring over the chip's ports
-        t_bw = 2 * (n - 1) / n * s / bw
-        time = 2 * (n - 1) * alpha + t_bw
     link_bytes = 2 * (n - 1) / n * s
     bound = pick_bound(np.full_like(s, alpha), (COMM, t_bw))
     bound = np.where(bound == LATENCY, LATENCY, COMM)

@@ -1,0 +1,26 @@
+"""The `jalapeno` command."""
+
+from __future__ import annotations
+
+import typer
+
+from jalapeno.cli.catalog_cmds import chips_app, models_app
+from jalapeno.cli.kernel_cmds import kernel_app
+from jalapeno.cli.output import user_errors
+from jalapeno.cli.predict_cmds import compare_cmd, predict_cmd
+from jalapeno.cli.validate_cmd import validate_cmd
+
+app = typer.Typer(
+    help="jalapeno: a first-principles model of LLM inference chips, validated against published measurements.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+app.add_typer(chips_app, name="chips")
+app.add_typer(models_app, name="models")
+app.add_typer(kernel_app, name="kernel")
+app.command("predict")(user_errors(predict_cmd))
+app.command("compare")(user_errors(compare_cmd))
+app.command("validate")(user_errors(validate_cmd))
+
+
+def run() -> None:
+    app()

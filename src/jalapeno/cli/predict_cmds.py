@@ -1,0 +1,79 @@
+"""`jalapeno predict` and `jalapeno compare`: one workload on one system, or on several."""
+
+from __future__ import annotations
+
+import typer
+
+from jalapeno.cli.output import emit_json, table
+from jalapeno.engine.compare import best_on_system
+from jalapeno.engine.predict import Workload, predict
+from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.models.config import load_model
+from jalapeno.network.parallel import ParallelPlan
+
+DEFAULT_COMPARE_CHIPS = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e", "trainium2"]
+
+
+def predict_cmd(
+    model: str = typer.Option(..., "--model", help="Model id or path to a config.json."),
+    chip: str = typer.Option(..., "--chip", help="Chip id or path to a chip YAML."),
+    chips: int = typer.Option(None, "--chips", help="Number of chips (default: tp*pp, or 1)."),
+    tp: int = typer.Option(None, "--tp", help="Tensor-parallel degree (default: all chips, within the domain)."),
+    pp: int = typer.Option(1, "--pp", help="Pipeline-parallel degree."),
+    ep: int = typer.Option(1, "--ep", help="Expert-parallel degree (divides tp)."),
+    precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
+    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
+    concurrency: int = typer.Option(None, "--concurrency",
+                                    help="Requests in flight (default: all queued, the largest batch that fits)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Predict throughput, latency, power and energy of one model on one system."""
+    m = load_model(model)
+    c = load_chip(chip)
+    n = chips or (tp or 1) * pp
+    plan = ParallelPlan(tp=tp or min(n // pp, c.links.max_domain_chips) or 1, pp=pp, ep=ep)
+    p = predict(m, make_system(c, n), Workload(input_tokens, output_tokens), plan, precision, concurrency)
+    d = p.to_dict()
+    if json_out:
+        emit_json(d)
+        return
+    table(f"{m.id} on {n} x {c.id} ({p.layout}, {p.precision}, {p.software_stack})", ["metric", "value"],
+          [[k, v] for k, v in d.items()
+           if k not in ("model", "chip", "chips", "layout", "precision", "software_stack")])
+
+
+def compare_cmd(
+    model: str = typer.Option("gpt-oss-120b", "--model", help="Model id or path to a config.json."),
+    chip: list[str] = typer.Option(None, "--chip", help="Chip id or YAML path; repeat for each system."),
+    chips: int = typer.Option(None, "--chips", help="Chips per system (default: one node of each)."),
+    precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
+    input_tokens: int = typer.Option(2048, "--input-tokens"),
+    output_tokens: int = typer.Option(256, "--output-tokens"),
+    min_user_rate: float = typer.Option(100.0, "--min-tokens-per-s-per-user",
+                                        help="Keep operating points where each user gets at least this "
+                                             "rate (0: none)."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+):
+    """Compare systems on one workload, each at its best layout. Defaults: real-time coding on gpt-oss-120b."""
+    m = load_model(model)
+    wl = Workload(input_tokens, output_tokens)
+    rows = []
+    for ref in chip or DEFAULT_COMPARE_CHIPS:
+        c = load_chip(ref)
+        n = chips or min(c.node.chips_per_node, c.links.max_domain_chips)
+        rows.append(best_on_system(m, make_system(c, n), wl, precision, min_user_rate or None))
+    out = []
+    for r in rows:
+        p = r.prediction
+        out.append({"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})})
+    if json_out:
+        emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
+                   "min_tokens_per_s_per_user": min_user_rate, "systems": out})
+        return
+    table(f"{m.id}: {input_tokens} in / {output_tokens} out, >= {min_user_rate:g} tokens/s per user",
+          ["system", "layout", "precision", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "power W", "note"],
+          [[f"{r['chips']} x {r['chip']}", r.get("layout", "-"), r.get("precision", "-"),
+            r.get("output_tokens_per_s_per_chip", "-"), r.get("output_tokens_per_s_per_user", "-"),
+            r.get("ttft_s", "-"), r.get("output_tokens_per_joule", "-"), r.get("power_w", "-"), r["note"]]
+           for r in out])

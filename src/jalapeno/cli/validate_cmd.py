@@ -1,0 +1,60 @@
+"""`jalapeno validate`: predicted vs measured, per row and summarized, with the fitted parameters."""
+
+from __future__ import annotations
+
+import typer
+import yaml
+
+from jalapeno.cli.output import console, emit_json, table
+from jalapeno.validation.summary import run_validation
+
+
+def validate_cmd(
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    rows: bool = typer.Option(True, "--rows/--no-rows", help="Print every row, not only the summary."),
+    refit: str = typer.Option(None, "--refit", metavar="STACK",
+                              help="Re-fit a stack's parameters on the measured rows first (needs scipy), "
+                                   "validate with them and print them as YAML."),
+):
+    """Predict every measured row the catalog covers (TensorRT-LLM tables, MLPerf v4.1 Offline,
+    H100 kernel tables) and report per-row and summary errors."""
+    stacks = {}
+    if refit:
+        from jalapeno.validation.fit import fit_stack
+
+        fitted, before, after = fit_stack(refit)
+        stacks[refit] = fitted
+        console.print(f"refit {refit}: mean |log error| {before:.4f} -> {after:.4f}", highlight=False)
+        console.print(yaml.safe_dump({refit: {k: float(f"{v:.4g}") for k, v in fitted.fitted().items()}}))
+    res = run_validation(stacks)
+    summary = res.summary()
+    params = {sid: st.fitted() for sid, st in sorted(res.stacks.items())}
+    if json_out:
+        emit_json({
+            "summary": summary,
+            "fitted_parameters": params,
+            "rows": [{"table": c.table, "label": c.label, "vendor": c.vendor, "model": c.model, "chip": c.chip,
+                      "chips": c.chips, "precision": c.precision, "input_tokens": c.input_tokens,
+                      "output_tokens": c.output_tokens, "layout": c.layout, "unit": c.unit,
+                      "measured": c.measured, "predicted": c.predicted, "error_pct": c.error_pct,
+                      "source": c.source} for c in res.cases],
+            "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
+                             "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in res.kernels],
+            "skipped": [{"row": label, "reason": why} for label, why in res.skipped],
+        })
+        return
+    if rows:
+        table("End-to-end: predicted vs measured",
+              ["table", "row", "layout", "unit", "measured", "predicted", "error %"],
+              [[c.table, c.label, c.layout, c.unit, c.measured, c.predicted, f"{c.error_pct:+.1f}"] for c in res.cases])
+    s = summary
+    table("Summary (absolute percentage error)", ["set", "rows", "median %", "p90 %", "signed median %"],
+          [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
+           for name, d in [("end to end", s["end_to_end"])]
+           + [(f"  {t}", d) for t, d in s["by_table"].items()]
+           + [(f"  vendor {v}", d) for v, d in s["by_vendor"].items()]
+           + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]])
+    table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],
+          [[sid, k, v] for sid, p in params.items() for k, v in p.items()])
+    console.print(f"{len(res.skipped)} rows skipped (not covered by the catalog or a stack profile); "
+                  "--json lists them with the reason.", highlight=False)

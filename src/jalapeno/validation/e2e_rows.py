@@ -1,0 +1,164 @@
+"""End-to-end validation cases: published serving throughput vs `predict`.
+
+Two tables (see data/SOURCES.md): TensorRT-LLM's perf-overview (fixed input/output lengths, all
+requests queued, the layout given) and MLPerf Inference v4.1 Offline results (every sample
+queued; mean lengths of the dataset; the layout is the submitter's choice, so each row is
+predicted at the best layout for that system, as a tuned submission would be). MLPerf rows
+that repeat one measurement (the -99 and -99.9 accuracy variants of one run) count once.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from jalapeno.engine.compare import candidate_plans
+from jalapeno.engine.predict import Workload, predict
+from jalapeno.engine.stack import StackProfile
+from jalapeno.errors import JalapenoError
+from jalapeno.hardware.catalog import chip_ids, load_chip
+from jalapeno.hardware.spec import SystemSpec
+from jalapeno.models.config import load_model
+from jalapeno.network.parallel import ParallelPlan
+from jalapeno.sourced import split_sources
+
+_DATA = resources.files("jalapeno.validation") / "data"
+
+
+@dataclass
+class Case:
+    table: str  # trtllm | mlperf
+    label: str
+    vendor: str
+    model: str
+    chip: str
+    chips: int
+    precision: str
+    input_tokens: int
+    output_tokens: int
+    measured: float  # output tokens/s of the whole system (samples/s when unit says so)
+    unit: str = "tokens/s"
+    plan: ParallelPlan | None = None
+    beams: int = 1
+    tdp_w: float | None = None
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+    predicted: float = 0.0
+    layout: str = ""
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * (self.predicted - self.measured) / self.measured
+
+
+def _read(name: str) -> list[dict]:
+    with (_DATA / name).open() as f:
+        return list(csv.DictReader(f))
+
+
+@lru_cache(maxsize=1)
+def _mlperf_config() -> dict:
+    plain, _, _ = split_sources(yaml.safe_load((_DATA / "mlperf_cases.yaml").read_text()))
+    return plain
+
+
+def trtllm_cases() -> list[Case]:
+    out = []
+    for r in _read("trtllm_perf_overview.csv"):
+        chip = load_chip(r["device"])
+        out.append(Case(
+            "trtllm", f"{r['model']} {r['chips']}x{r['device']} tp{r['tensor_parallel']} {r['precision']} "
+            f"{r['input_tokens']}/{r['output_tokens']}", chip.vendor, r["model"], r["device"], int(r["chips"]),
+            r["precision"], int(r["input_tokens"]), int(r["output_tokens"]), float(r["output_tokens_per_s"]),
+            plan=ParallelPlan(tp=int(r["tensor_parallel"]), pp=int(r["pipeline_parallel"])), source=r["source"]))
+    return out
+
+
+def _accel_chip(row: dict, accels: dict) -> str | None:
+    entry = accels.get(row["accel"], {})
+    chip = entry.get("chip")
+    if chip == "by_system":
+        markers = _mlperf_config()["cpu_systems"]
+        chip = next((c for k, c in markers.items() if k in row["system"]), None)
+    return chip if chip in chip_ids() else None
+
+
+def _precision(chip: str, family: str) -> str:
+    for rule in _mlperf_config()["precision"]:
+        chips = rule.get("chip")
+        if chips and chip not in ([chips] if isinstance(chips, str) else chips):
+            continue
+        if rule.get("benchmark") and rule["benchmark"] != family:
+            continue
+        return rule["precision"]
+    return "fp8"
+
+
+def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str, str]]]:
+    """(cases, skipped rows with the reason) for one MLPerf scenario."""
+    cfg = _mlperf_config()
+    accels = yaml.safe_load((_DATA / "mlperf_accelerators.yaml").read_text())["accelerators"]
+    cases, skipped, seen = [], [], set()
+    for r in _read("mlperf_v4.1_llm.csv"):
+        if r["scenario"] != scenario or r["division"] != "closed":
+            continue
+        family = next((f for f in cfg["benchmarks"] if r["benchmark"].startswith(f)), None)
+        label = f"{r['submitter']} {r['system']} {r['benchmark']}"
+        chip = _accel_chip(r, accels)
+        reason = None
+        if family is None:
+            reason = "benchmark not modeled"
+        elif chip is None:
+            reason = f"accelerator '{r['accel']}' not in the catalog"
+        elif "MaxQ" in r["system"]:
+            reason = "MaxQ power-limited configuration (the power limit is not in the data)"
+        elif load_chip(chip).vendor == "NVIDIA" and not r["sw"].startswith("TensorRT"):
+            reason = f"software '{r['sw']}' has no stack profile"
+        if reason:
+            skipped.append((label, reason))
+            continue
+        b = cfg["benchmarks"][family]
+        unit = "tokens/s" if r["tokens_per_s"] else "samples/s"
+        measured = float(r["tokens_per_s"] or r["samples_per_s"])
+        key = (r["submitter"], r["system"], family, measured)
+        if key in seen:
+            continue
+        seen.add(key)
+        over = cfg["overrides"].get(r["accel"], {})
+        per_node = int(r["n_acc"]) if r["n_acc"].isdigit() and int(r["n_acc"]) > 0 else 2  # CPU rows: 2 sockets
+        n_acc = per_node * int(r["nodes"] or 1)
+        cases.append(Case(
+            "mlperf", label, load_chip(chip).vendor, b["model"], chip, n_acc, _precision(chip, family),
+            int(b["input_tokens"]), int(over.get("output_tokens", b["output_tokens"])), measured, unit=unit,
+            beams=int(b.get("beams", 1)), tdp_w=over.get("tdp_w"), source=f"MLPerf Inference v4.1 {scenario}, {label}",
+            extra={"submitter": r["submitter"], "software": r["sw"]}))
+    return cases, skipped
+
+
+def predict_case(case: Case, stack: StackProfile | None = None) -> float:
+    """Predicted value of a case in its own unit; also records the layout used."""
+    model = load_model(case.model)
+    chip = load_chip(case.chip)
+    if case.tdp_w:
+        chip = chip.model_copy(update={"power": chip.power.model_copy(update={"tdp_w": case.tdp_w})})
+    system = SystemSpec(chip=chip, num_chips=case.chips)
+    # Beam search: each sample decodes `beams` sequences that share one prompt prefill.
+    wl = Workload(case.input_tokens, case.output_tokens, case.beams)
+    # MLPerf LLM submissions on these stacks used tensor parallelism (and replicas), not pipelines.
+    plans = [case.plan] if case.plan else [p for p in candidate_plans(model, system) if p.pp == 1]
+    best, best_plan = 0.0, None
+    for plan in plans:
+        try:
+            p = predict(model, system, wl, plan, case.precision, stack=stack)
+        except JalapenoError:
+            continue
+        if p.output_tokens_per_s > best:
+            best, best_plan = p.output_tokens_per_s, plan
+    case.layout = best_plan.label() if best_plan else "does not fit"
+    if case.unit == "samples/s":
+        return best / case.output_tokens / case.beams
+    return best

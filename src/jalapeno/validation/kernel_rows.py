@@ -1,0 +1,96 @@
+"""Kernel-level validation: predicted vs silicon-measured single-operator latencies (H100 SXM).
+
+The tables (data/kernels_*.csv, see data/SOURCES.md) were measured with TensorRT-LLM's PyTorch
+flow, where quantized GEMMs quantize their activations in a separate pass (so `separate_quant`).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from jalapeno.engine.stack import StackProfile, load_stack
+from jalapeno.hardware.catalog import load_chip
+from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
+from jalapeno.kernels.gemm import gemm_cost
+from jalapeno.models.lowering import attended_pairs
+from jalapeno.network.collectives import allreduce_cost
+
+_DATA = resources.files("jalapeno.validation") / "data"
+_DEVICE = {"h100_sxm": "h100-sxm"}
+_DTYPE = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "float16": "bf16"}
+
+
+@dataclass
+class KernelRow:
+    kind: str  # gemm | attention | allreduce
+    label: str
+    chip: str
+    measured_s: float
+    predicted_s: float = 0.0
+
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * (self.predicted_s - self.measured_s) / self.measured_s
+
+
+def _read(name: str) -> list[dict]:
+    with (_DATA / name).open() as f:
+        return list(csv.DictReader(f))
+
+
+def kernel_rows(stack: StackProfile | None = None) -> list[KernelRow]:
+    """Every kernel-table row, predicted (vectorized per table)."""
+    rows = _gemm_rows(stack) + _attention_rows(stack) + _allreduce_rows(stack)
+    return rows
+
+
+def _gemm_rows(stack) -> list[KernelRow]:
+    out = []
+    for r in _read("kernels_gemm.csv"):
+        chip = load_chip(_DEVICE[r["system"]])
+        s = stack or load_stack(chip.software_stack)
+        fmt = _DTYPE[r["gemm_dtype"]]
+        m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
+        quant = {"fp8": 2, "fp8_block": 1}.get(r["gemm_dtype"], 0)
+        t = gemm_cost(chip, s, m, n, k, fmt, fmt, separate_quant=quant).time_s[0]
+        out.append(KernelRow("gemm", f"{r['gemm_dtype']} m={m} n={n} k={k}", chip.id,
+                             float(r["latency_ms"]) * 1e-3, float(t)))
+    return out
+
+
+def _attention_rows(stack) -> list[KernelRow]:
+    out = []
+    for r in _read("kernels_attention.csv"):
+        chip = load_chip(_DEVICE[r["system"]])
+        s = stack or load_stack(chip.software_stack)
+        b, h, kv, d = (int(r[x]) for x in ("batch_size", "num_heads", "num_kv_heads", "head_dim"))
+        kvb = 1.0 if r["kv_cache_dtype"] == "fp8" else 2.0
+        if r["phase"] == "context":
+            isl = int(r["isl"])
+            pairs = b * attended_pairs(0, isl, 0, 0)
+            fmt = "fp8" if r["attn_dtype"] == "fp8" else "bf16"
+            t = prefill_attention_cost(chip, s, b, b * isl, pairs, b * isl, h, kv, d, d, kvb, fmt).time_s[0]
+            label = f"context b={b} isl={isl} h={h}/{kv} {r['attn_dtype']}/{r['kv_cache_dtype']}"
+        else:
+            ctx = int(r["step"]) + 1
+            t = decode_attention_cost(chip, s, b, b * ctx, h, kv, d, d, 2 * kv * d, kvb).time_s[0]
+            label = f"generation b={b} ctx={ctx} h={h}/{kv} kv={r['kv_cache_dtype']}"
+        out.append(KernelRow("attention", label, chip.id, float(r["latency_ms"]) * 1e-3, float(t)))
+    return out
+
+
+def _allreduce_rows(stack) -> list[KernelRow]:
+    out = []
+    for r in _read("kernels_allreduce.csv"):
+        chip = load_chip(_DEVICE[r["system"]])
+        s = stack or load_stack(chip.software_stack)
+        n, size = int(r["num_gpus"]), float(r["message_bytes_derived"])
+        algo = "ring" if r["impl"] == "NCCL" else "auto"
+        t = allreduce_cost(chip, s, n, np.array([size]), algorithm=algo).time_s[0]
+        out.append(KernelRow("allreduce", f"{r['impl']} n={n} bytes={int(size)}", chip.id,
+                             float(r["latency_ms"]) * 1e-3, float(t)))
+    return out

@@ -1,0 +1,54 @@
+"""Running the whole validation and summarizing errors (median and 90th percentile)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from jalapeno.engine.stack import StackProfile, load_stack
+from jalapeno.hardware.catalog import load_chip
+from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
+from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
+
+
+def error_summary(errors_pct) -> dict:
+    e = np.abs(np.asarray(errors_pct, dtype=float))
+    if e.size == 0:
+        return {"count": 0, "median_abs_error_pct": None, "p90_abs_error_pct": None}
+    return {"count": int(e.size), "median_abs_error_pct": float(np.median(e)),
+            "p90_abs_error_pct": float(np.percentile(e, 90)),
+            "median_signed_error_pct": float(np.median(np.asarray(errors_pct, dtype=float)))}
+
+
+@dataclass
+class ValidationResult:
+    cases: list[Case]
+    skipped: list[tuple[str, str]]
+    kernels: list[KernelRow]
+    stacks: dict[str, StackProfile]
+
+    def summary(self) -> dict:
+        out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
+        out["by_table"] = {t: error_summary([c.error_pct for c in self.cases if c.table == t])
+                           for t in sorted({c.table for c in self.cases})}
+        out["by_vendor"] = {v: error_summary([c.error_pct for c in self.cases if c.vendor == v])
+                            for v in sorted({c.vendor for c in self.cases})}
+        out["vendors"] = len({c.vendor for c in self.cases})
+        out["kernels"] = {k: error_summary([r.error_pct for r in self.kernels if r.kind == k])
+                          for k in ("gemm", "attention", "allreduce")}
+        return out
+
+
+def run_validation(stacks: dict[str, StackProfile] | None = None) -> ValidationResult:
+    stacks = dict(stacks or {})
+    cases = trtllm_cases()
+    mlperf, skipped = mlperf_cases("Offline")
+    cases += mlperf
+    used = {}
+    for c in cases:
+        sid = load_chip(c.chip).software_stack
+        used[sid] = stacks.get(sid) or load_stack(sid)
+        c.predicted = predict_case(c, used[sid])
+    kernels = kernel_rows(stacks.get("trtllm"))
+    return ValidationResult(cases, skipped, kernels, used)

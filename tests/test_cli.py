@@ -1,0 +1,236 @@
+"""The `jalapeno` command: JSON output for machines, one-line errors (never tracebacks) for bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from jalapeno.cli.main import app
+from jalapeno.hardware.catalog import chip_ids
+from jalapeno.models.config import model_ids
+
+CHIPS_DIR = Path(str(resources.files("jalapeno.hardware") / "data" / "chips"))
+CONFIGS_DIR = Path(str(resources.files("jalapeno.models") / "data" / "configs"))
+H100_YAML = (CHIPS_DIR / "h100-sxm.yaml").read_text()
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()  # click >= 8.2 / typer's own runner: stdout and stderr are kept apart
+
+
+def run(*args: str):
+    return _runner().invoke(app, [str(a) for a in args])
+
+
+def stdout_of(result) -> str:
+    return result.stdout
+
+
+def stderr_of(result) -> str:
+    try:
+        return result.stderr
+    except ValueError:  # stderr mixed into output
+        return result.output
+
+
+def ok_json(*args: str):
+    r = run(*args)
+    assert r.exit_code == 0, f"exit {r.exit_code}: {r.output}\n{r.exception!r}"
+    return json.loads(stdout_of(r))
+
+
+def fails_cleanly(*args: str) -> str:
+    """Run a command expected to be rejected; return its one-line error message."""
+    r = run(*args)
+    assert r.exit_code != 0, f"expected failure, got exit 0: {r.output}"
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), (
+        f"uncaught exception {r.exception!r}")
+    everything = r.output + stderr_of(r)
+    assert "Traceback" not in everything
+    msg = stderr_of(r).strip() or r.output.strip()
+    assert msg, "no error message"
+    assert "\n" not in msg, f"error message is not one line:\n{msg}"
+    return msg
+
+
+# --- JSON output -----------------------------------------------------------------------------
+
+def test_chips_json_lists_ids():
+    rows = ok_json("chips", "--json")
+    ids = [r["id"] for r in rows]
+    assert ids == chip_ids()
+    assert "h100-sxm" in ids
+
+
+def test_chips_show_json():
+    d = ok_json("chips", "show", "h100-sxm", "--json")
+    assert d["id"] == "h100-sxm"
+    assert d["peak_tflops"]["bf16"] == pytest.approx(989.4)
+    assert d["sources"]
+
+
+def test_models_json_lists_ids():
+    rows = ok_json("models", "--json")
+    assert [r["id"] for r in rows] == model_ids()
+
+
+def test_models_show_gpt_oss_json():
+    d = ok_json("models", "show", "gpt-oss-120b", "--json")
+    assert d["total_params"] > d["active_params"] > 0
+    assert d["total_params"] == pytest.approx(116.83e9, rel=0.02)
+
+
+PREDICT_KEYS = {"output_tokens_per_s", "output_tokens_per_s_per_chip", "concurrency", "ttft_s", "tpot_s",
+                "output_tokens_per_s_per_user", "power_w", "output_tokens_per_joule",
+                "weights_bytes_per_chip", "kv_cache_bytes_per_chip", "bound"}
+
+
+def test_predict_json_has_all_keys():
+    d = ok_json("predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--precision", "fp8",
+                "--input-tokens", "1000", "--output-tokens", "1000", "--json")
+    assert PREDICT_KEYS <= set(d), PREDICT_KEYS - set(d)
+    for k in PREDICT_KEYS - {"bound"}:
+        assert isinstance(d[k], int | float) and d[k] > 0, (k, d[k])
+    assert isinstance(d["bound"], str) and d["bound"]
+    assert d["output_tokens_per_s_per_chip"] == pytest.approx(d["output_tokens_per_s"])  # one chip
+    assert d["output_tokens_per_joule"] == pytest.approx(d["output_tokens_per_s"] / d["power_w"])
+    assert d["tpot_s"] == pytest.approx(1 / d["output_tokens_per_s_per_user"])
+
+
+def test_predict_accepts_paths(tmp_path):
+    chip = tmp_path / "my-chip.yaml"
+    chip.write_text(H100_YAML)
+    model = tmp_path / "config.json"
+    model.write_text((CONFIGS_DIR / "llama-3.1-8b.json").read_text())
+    d = ok_json("predict", "--model", model, "--chip", chip, "--json")
+    assert d["output_tokens_per_s"] > 0
+
+
+KERNEL_KEYS = {"time_s", "bound", "energy_j"}
+
+
+def test_kernel_gemm_json():
+    d = ok_json("kernel", "gemm", "--chip", "h100-sxm", "--m", "128", "--n", "4096", "--k", "4096", "--json")
+    assert KERNEL_KEYS <= set(d)
+    assert d["time_s"] > 0 and d["energy_j"] > 0
+    assert d["time_s"] >= 2 * 128 * 4096 * 4096 / 989.4e12
+
+
+def test_kernel_attention_decode_json():
+    d = ok_json("kernel", "attention", "--chip", "h100-sxm", "--phase", "decode", "--batch", "8",
+                "--context", "4096", "--json")
+    assert KERNEL_KEYS <= set(d)
+    assert d["time_s"] > 0 and d["energy_j"] > 0
+
+
+def test_kernel_attention_prefill_json():
+    d = ok_json("kernel", "attention", "--chip", "h100-sxm", "--phase", "prefill", "--tokens", "2048",
+                "--json")
+    assert KERNEL_KEYS <= set(d)
+    assert d["time_s"] > 0
+
+
+def test_kernel_allreduce_json():
+    d = ok_json("kernel", "allreduce", "--chip", "h100-sxm", "--chips", "8", "--bytes", "1048576", "--json")
+    assert KERNEL_KEYS <= set(d)
+    assert d["time_s"] > 0 and d["energy_j"] > 0
+
+
+# --- bad input: one line, non-zero exit, no traceback ------------------------------------------
+
+def test_unknown_chip_lists_close_matches():
+    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", "h100")
+    assert "h100" in msg and "h100-sxm" in msg
+
+
+def test_unknown_chip_in_kernel_command():
+    msg = fails_cleanly("kernel", "gemm", "--chip", "h100", "--m", "1", "--n", "1", "--k", "1")
+    assert "h100-sxm" in msg
+
+
+def test_unknown_model():
+    msg = fails_cleanly("predict", "--model", "llama-9-1b", "--chip", "h100-sxm")
+    assert "llama-9-1b" in msg and "model" in msg
+
+
+def test_unknown_model_in_show():
+    msg = fails_cleanly("models", "show", "no-such-model")
+    assert "no-such-model" in msg
+
+
+def _bad_chip(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_chip_yaml_missing_field(tmp_path):
+    text = "\n".join(line for line in H100_YAML.splitlines() if not line.strip().startswith("tdp_w:"))
+    path = _bad_chip(tmp_path, "missing.yaml", text)
+    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
+    assert str(path) in msg and "tdp_w" in msg
+
+
+def test_chip_yaml_negative_value(tmp_path):
+    text, n = re.subn(r"tdp_w: \{value: 700,", "tdp_w: {value: -5,", H100_YAML)
+    assert n == 1
+    path = _bad_chip(tmp_path, "negative.yaml", text)
+    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
+    assert str(path) in msg and "tdp_w" in msg
+
+
+def test_chip_yaml_mistyped_value(tmp_path):
+    text, n = re.subn(r"bandwidth_gb_s: \{value: 3350,", 'bandwidth_gb_s: {value: "fast",', H100_YAML)
+    assert n == 1
+    path = _bad_chip(tmp_path, "mistyped.yaml", text)
+    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
+    assert str(path) in msg and "bandwidth_gb_s" in msg
+
+
+def test_chip_yaml_errors_in_chips_show(tmp_path):
+    text = "\n".join(line for line in H100_YAML.splitlines() if not line.strip().startswith("tdp_w:"))
+    path = _bad_chip(tmp_path, "missing2.yaml", text)
+    msg = fails_cleanly("chips", "show", path)
+    assert str(path) in msg and "tdp_w" in msg
+
+
+def test_config_json_not_a_model(tmp_path):
+    path = tmp_path / "foo.json"
+    path.write_text('{"foo": 1}')
+    msg = fails_cleanly("predict", "--model", path, "--chip", "h100-sxm")
+    assert str(path) in msg
+
+
+def test_config_json_not_json(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("this is { not json")
+    msg = fails_cleanly("predict", "--model", path, "--chip", "h100-sxm")
+    assert str(path) in msg and "JSON" in msg
+
+
+def test_config_json_not_a_model_in_show(tmp_path):
+    path = tmp_path / "bar.json"
+    path.write_text('{"foo": 1}')
+    msg = fails_cleanly("models", "show", path)
+    assert str(path) in msg
+
+
+def test_model_does_not_fit():
+    msg = fails_cleanly("predict", "--model", "llama-3.1-405b", "--chip", "h100-sxm", "--precision", "bf16",
+                        "--chips", "1")
+    assert "does not fit" in msg and "GB" in msg
+    assert re.search(r"--tp|--pp|more chips", msg)
+    assert re.search(r"fp8|fp4|smaller format", msg)
+
+
+def test_impossible_layout():
+    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--tp", "3")
+    assert "tp" in msg and "3" in msg
