@@ -47,7 +47,10 @@ def prefill_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, tokens, pa
     units = chip.matrix.units
     wave_factor = np.where(blocks > 0, np.ceil(blocks / units) * units / np.maximum(blocks, 1e-9), 1.0)
     exp_rate = chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
-    t_compute = np.maximum(flops / peak, heads * pairs / exp_rate) * wave_factor
+    # The exponentials of the softmax and the two matmuls share each block's critical path; the
+    # overlap FlashAttention-3 gets between them is partial, so they add (with fp8 matmuls the
+    # exponentials become the larger share, why fp8 attention is far from 2x faster).
+    t_compute = (flops / peak + heads * pairs / exp_rate) * wave_factor
     t_blocks = np.ceil(blocks / units) * stack.attention_block_latency_s
     hbm = (tokens * heads * (qk_dim + v_dim) * 2.0
            + np.asarray(kv_tokens_read, dtype=float) * kv_heads * (qk_dim + v_dim) * kv_bytes)

@@ -1,0 +1,53 @@
+"""The validation bounds the foundation promises: a regression in any layer that moves the
+predictions away from the published measurements fails here."""
+
+from __future__ import annotations
+
+import pytest
+
+from jalapeno.engine.stack import load_stack
+from jalapeno.validation.summary import run_validation
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run_validation()
+
+
+def test_end_to_end_error_bounds(result):
+    s = result.summary()["end_to_end"]
+    assert s["count"] >= 60
+    assert s["median_abs_error_pct"] <= 10.0, s
+    assert s["p90_abs_error_pct"] <= 25.0, s
+
+
+def test_three_vendors_are_covered(result):
+    vendors = {c.vendor for c in result.cases}
+    assert {"NVIDIA", "AMD", "Intel"} <= vendors
+
+
+@pytest.mark.parametrize("kind", ["gemm", "attention", "allreduce"])
+def test_kernel_error_bounds(result, kind):
+    s = result.summary()["kernels"][kind]
+    assert s["count"] > 50
+    assert s["median_abs_error_pct"] <= 25.0, s
+
+
+def test_every_row_is_predicted_with_a_layout(result):
+    for c in result.cases:
+        assert c.predicted > 0, c.label
+        assert c.layout and c.layout != "does not fit", c.label
+
+
+def test_fitted_parameters_are_few_and_shared(result):
+    for sid, stack in result.stacks.items():
+        assert len(stack.fitted()) <= 9, sid
+    assert set(result.stacks) >= {"trtllm", "vllm-rocm", "ipex-cpu"}
+    # One profile serves every NVIDIA device: the same object for H100, H200, B200, GB200, L40S.
+    assert load_stack("trtllm") is result.stacks["trtllm"]
+
+
+def test_duplicate_mlperf_runs_count_once(result):
+    labels = [(c.extra.get("submitter"), c.label.rsplit(" ", 1)[0], c.measured) for c in result.cases
+              if c.table == "mlperf"]
+    assert len(labels) == len(set(labels))
