@@ -73,12 +73,15 @@ def kv_budget_bytes(chip: ChipSpec, stack: StackProfile, model: ModelSpec, prec:
     if free <= 0:
         raise DoesNotFitError(
             f"{model.id} in {prec.weights} on {chip.id} with {plan.label()}", weights + other, capacity,
-            _advice(model, prec, plan))
+            _advice(prec, plan, weights + other, capacity))
     return free, weights
 
 
-def _advice(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> str:
-    tips = [f"more chips (e.g. --tp {plan.tp * 2} or --pp {plan.pp * 2})"]
+def _advice(prec: Precision, plan: ParallelPlan, needed: float, capacity: float) -> str:
+    # Weights split over tp*pp chips; leave a fifth of each chip for the KV cache.
+    chips = plan.tp * plan.pp * max(2, int(-(-needed // (0.8 * capacity))))
+    chips = 1 << (chips - 1).bit_length()  # layouts come in powers of two
+    tips = [f"at least {chips} chips (e.g. --chips {chips} --tp {min(chips, 8)} --pp {max(chips // 8, 1)})"]
     if prec.weights in ("bf16", "fp16"):
         tips.append("a smaller format (--precision fp8 or fp4)")
     elif prec.weights in ("fp8", "int8"):
