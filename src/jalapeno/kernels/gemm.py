@@ -79,7 +79,7 @@ def gemm_cost(chip: ChipSpec, stack: StackProfile, m, n: int, k: int, weights: s
     cols = np.arange(m.size)
     t_c, t_h, t_o = t_compute[best, cols], t_hbm[best, cols], t_onchip[best, cols]
     overhead = stack.kernel_overhead_s
-    time = np.maximum(np.maximum(t_c, t_h), t_o) + overhead
+    time = np.where(m > 0, np.maximum(np.maximum(t_c, t_h), t_o) + overhead, 0.0)
     hbm_best = hbm[best, cols]
     flops = 2.0 * m * n * k * g[0]
     launches = separate_quant if separate_quant is not None else (

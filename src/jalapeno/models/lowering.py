@@ -19,6 +19,14 @@ from jalapeno.models.ops import AllReduce, DecodeAttention, Elementwise, Gemm, O
 from jalapeno.models.spec import Attention, LayerGroup, Mlp, ModelSpec
 
 
+# Operators whose size follows the number of sequences emitting a token, not the token count.
+OUTPUT_OPS = frozenset({"lm_head", "sampling", "logits_gather"})
+# Operators sized by prefill tokens plus the context they attend to (MLA's latent expansion).
+CONTEXT_OPS = frozenset({"kv_b_proj"})
+# Operators sized by decode tokens only (weight-absorbed MLA decode).
+DECODE_OPS = frozenset({"q_absorb", "v_absorb"})
+
+
 @dataclass(frozen=True, eq=False)
 class Batch:
     """Batch shapes, one entry per candidate: decodes and prefill chunks with mean contexts."""
@@ -123,7 +131,7 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
             ops.append(Gemm("q_proj", T, heads_l * a.qk_head_dim, h, count, w, act))
             ops.append(Gemm("kv_a_proj", T, latent, h, count, w, act))
         # Prefill expands the latent of every attended token into per-head K and V.
-        ops.append(Gemm("kv_b_proj", b.prefill_tokens + read * 0 + b.prefill_seqs * b.prefill_context,
+        ops.append(Gemm("kv_b_proj", b.prefill_tokens + b.prefill_seqs * b.prefill_context,
                         heads_l * (a.qk_nope_head_dim + a.v_head_dim), a.kv_lora_rank, count, w, act))
         ops.append(PrefillAttention("prefill_attention", b.prefill_seqs, b.prefill_tokens, pairs, read,
                                     heads_l, heads_l, a.qk_head_dim, a.v_head_dim, 2.0, count))

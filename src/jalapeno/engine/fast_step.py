@@ -1,0 +1,214 @@
+"""A fast step-time model for the serving simulator's hot path.
+
+The engine's `step_cost` lowers and costs every operator with numpy (about 2 ms per call): right
+for sweeps of many batch shapes at once, far too slow for a discrete-event simulator that asks
+for one shape per step, tens of thousands of times. This module splits a step the way its cost
+splits:
+
+- operators whose shapes depend only on the step's token count T (projections, MLP and expert
+  GEMMs, norms, all-reduces): tabulated once for every T up to the largest step;
+- operators that depend on the number of sequences emitting a token (LM head, sampling):
+  tabulated over that count;
+- attention, which depends on contexts: a closed form per layer group with the same terms as
+  kernels/attention.py, evaluated in plain Python floats (about a microsecond).
+
+Energy is tabulated the same way, and the power cap is applied per step. `tests/test_fast_step.py`
+checks that this model reproduces `step_cost` on random batches.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from jalapeno.engine.power import joules_per_flop, step_energy
+from jalapeno.engine.predict import Setup
+from jalapeno.engine.step import op_cost
+from jalapeno.kernels.attention import DECODE_LAUNCHES, EXP_SHARE_OF_VECTOR, PREFILL_LAUNCHES, Q_TILE
+from jalapeno.kernels.gemm import compute_format
+from jalapeno.models.lowering import CONTEXT_OPS, DECODE_OPS, OUTPUT_OPS, Batch, attended_context, attended_pairs, lower_step
+from jalapeno.models.ops import DecodeAttention, PrefillAttention, SendRecv
+
+
+@dataclass(frozen=True)
+class _AttnGroup:
+    """Attention constants of one layer group on one chip (per step, all its layers)."""
+
+    count: float
+    window: int
+    chunk: int
+    heads: int
+    kv_heads: int
+    qk: int
+    v: int
+    kv_values: float
+    kv_bytes: float
+    prefill_heads: int
+    prefill_kv_heads: int
+    prefill_qk: int
+    prefill_v: int
+    prefill_kv_bytes: float
+
+
+@dataclass
+class StepEstimate:
+    time_s: float
+    energy_j: float
+
+
+class FastStep:
+    """Step time and energy of one replica (one pipeline stage's chip, times pp) for a batch."""
+
+    def __init__(self, setup: Setup, max_tokens: int | None = None, max_seqs: int | None = None):
+        self.setup = s = setup
+        chip, stack = s.system.chip, s.stack
+        self.max_tokens = int(max_tokens or (s.stack.max_num_tokens + s.stack.max_batch_size))
+        self.max_seqs = int(max_seqs or s.stack.max_batch_size)
+        self.pp = s.plan.pp
+        fmt = compute_format(s.prec.weights, s.prec.activations)
+        self._fmt = fmt
+        T = np.arange(self.max_tokens + 1, dtype=float)
+        tok_batch = Batch.of(prefill_seqs=0, prefill_tokens=T)
+        self.token_time, self.token_energy = self._tabulate(
+            tok_batch, lambda op: not _is_attention(op) and op.name not in OUTPUT_OPS | CONTEXT_OPS | DECODE_OPS)
+        dec_batch = Batch.of(decode_seqs=T)
+        self.dec_time, self.dec_energy = self._tabulate(dec_batch, lambda op: op.name in DECODE_OPS)
+        # MLA prefill expands the cached latent of every attended token: sized by new + cached tokens.
+        self.ctx_grid = np.unique(np.round(np.geomspace(1, 4_194_304, 3000)))
+        ctx_batch = Batch.of(prefill_seqs=1, prefill_tokens=self.ctx_grid)
+        self.ctx_time, self.ctx_energy = self._tabulate(ctx_batch, lambda op: op.name in CONTEXT_OPS)
+        N = np.arange(self.max_seqs + 1, dtype=float)
+        out_batch = Batch.of(decode_seqs=N)
+        self.out_time, self.out_energy = self._tabulate(out_batch, lambda op: op.name in OUTPUT_OPS)
+        self.step_overhead_s = stack.step_overhead_s
+        # Attention constants.
+        self.units = chip.matrix.units
+        self.bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
+        att_fmt = "fp8" if (fmt in ("fp8", "fp4") and stack.fp8_attention) else "bf16"
+        self.att_peak = chip.peak_flops(att_fmt) * stack.attention_efficiency
+        self.dec_peak = chip.peak_flops("bf16") * stack.attention_efficiency
+        self.exp_rate = chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
+        self.block_lat = stack.attention_block_latency_s
+        self.blocks_per_unit = stack.blocks_per_unit
+        self.k_over = stack.kernel_overhead_s
+        probe = Batch.of(decode_seqs=1, decode_context=1, prefill_seqs=1, prefill_tokens=1)
+        groups = []
+        ops = lower_step(s.model, probe, s.prec, s.plan.tp, s.plan.pp, s.plan.ep)
+        dec = [op for op in ops if isinstance(op, DecodeAttention)]
+        pre = [op for op in ops if isinstance(op, PrefillAttention)]
+        for g, d, p in zip(s.model.layers, dec, pre, strict=True):
+            groups.append(_AttnGroup(d.count, g.attention.window, g.attention.chunk, d.heads, d.kv_heads,
+                                     d.qk_dim, d.v_dim, d.kv_values_per_token, d.kv_bytes, p.heads, p.kv_heads,
+                                     p.qk_dim, p.v_dim, p.kv_bytes))
+        self.groups = groups
+        self.j_per_flop = joules_per_flop(chip, fmt)
+        self.j_per_byte = chip.main_memory.energy_pj_per_byte * 1e-12
+        self.dyn_limit_w = chip.power.tdp_w - chip.power.idle_w
+        self.idle_w = chip.power.idle_w
+        self.chips = s.plan.chips_per_replica
+
+    def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray]:
+        s = self.setup
+        ops = [op for op in lower_step(s.model, batch, s.prec, s.plan.tp, s.plan.pp, s.plan.ep) if keep(op)]
+        if s.plan.pp > 1 and keep(SendRecv("pipeline_send", batch.tokens, 1.0)):
+            ops.append(SendRecv("pipeline_send", batch.tokens * s.model.hidden * 2.0, 1.0))
+        n = batch.size
+        time, flops, hbm, onchip, link = (np.zeros(n) for _ in range(5))
+        for op in ops:
+            c = op_cost(op, s.system.chip, s.stack, s.prec)
+            time += c.time_s * op.count
+            flops += c.flops * op.count
+            hbm += c.hbm_bytes * op.count
+            onchip += c.onchip_bytes * op.count
+            link += c.link_bytes * op.count
+        energy = step_energy(s.system.chip, compute_format(s.prec.weights, s.prec.activations), flops, hbm,
+                             onchip, link)
+        return time, np.asarray(energy, dtype=float)
+
+    def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: list[tuple[int, int]] = (),
+             decode_tokens_per_seq: int = 1) -> StepEstimate:
+        """One step of a replica: `decode_seqs` sequences each adding `decode_tokens_per_seq` tokens
+        (more than one when verifying speculative drafts) after `decode_context_sum` cached tokens in
+        all, plus prefill chunks given as (new tokens, tokens already cached) per sequence.
+        Microbatches of a pipeline are folded in: the time is that of the whole replica's step."""
+        pp = self.pp
+        n_pref = len(prefill_chunks)
+        pref_tokens = sum(c for c, _ in prefill_chunks)
+        T = decode_seqs * decode_tokens_per_seq + pref_tokens
+        outs = decode_seqs + n_pref
+        if T > self.max_tokens or outs > self.max_seqs:
+            raise ValueError(f"step of {T} tokens / {outs} sequences exceeds the tabulated "
+                             f"{self.max_tokens} / {self.max_seqs}")
+        Tm = T / pp  # each microbatch's share; tables are per stage, interpolate for fractions
+        Om = outs / pp
+        time = self._interp(self.token_time, Tm) + self._interp(self.out_time, Om)
+        energy = self._interp(self.token_energy, Tm) + self._interp(self.out_energy, Om)
+        if decode_seqs:
+            time += self._interp(self.dec_time, decode_seqs * decode_tokens_per_seq / pp)
+            energy += self._interp(self.dec_energy, decode_seqs * decode_tokens_per_seq / pp)
+        if n_pref and self.ctx_time.any():
+            expanded = (pref_tokens + sum(p for _, p in prefill_chunks)) / pp
+            time += float(np.interp(expanded, self.ctx_grid, self.ctx_time))
+            energy += float(np.interp(expanded, self.ctx_grid, self.ctx_energy))
+        flops = 0.0
+        hbm = 0.0
+        k = self.k_over
+        mean_ctx = decode_context_sum / decode_seqs if decode_seqs else 0.0
+        for g in self.groups:
+            cnt = g.count  # already per pipeline stage (lowered with pp)
+            if decode_seqs:
+                seqs = decode_seqs / pp
+                per_seq = attended_context(mean_ctx + decode_tokens_per_seq - 1, g.window, g.chunk)
+                ctx = float(per_seq) * seqs * decode_tokens_per_seq
+                b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * g.heads * (g.qk + g.v) * 2.0
+                t_mem = b / self.bw
+                t_blocks = math.ceil(seqs * g.kv_heads / (self.units * self.blocks_per_unit)) * self.block_lat
+                f = 2.0 * g.heads * ctx * (g.qk + g.v)
+                t = max(t_mem, t_blocks, f / self.dec_peak) + k * DECODE_LAUNCHES
+                time += t * cnt
+                flops += f * cnt
+                hbm += b * cnt
+            if n_pref:
+                pairs = 0.0
+                read = 0.0
+                blocks = 0.0
+                for chunk, prior in prefill_chunks:
+                    pairs += float(attended_pairs(prior, chunk, g.window, g.chunk))
+                    read += min(prior + chunk, (g.window + chunk) if g.window else math.inf)
+                    blocks += g.prefill_heads * math.ceil(chunk / Q_TILE)
+                pairs /= pp
+                read /= pp
+                blocks /= pp
+                dims = g.prefill_qk + g.prefill_v
+                f = 2.0 * g.prefill_heads * pairs * dims
+                wave = math.ceil(blocks / self.units) * self.units / blocks if blocks > 0 else 1.0
+                t_c = (f / self.att_peak + g.prefill_heads * pairs / self.exp_rate) * wave
+                b = (pref_tokens / pp * g.prefill_heads * dims * 2.0
+                     + read * g.prefill_kv_heads * dims * g.prefill_kv_bytes)
+                t_blocks = math.ceil(blocks / self.units) * self.block_lat
+                t = max(t_c, b / self.bw, t_blocks) + k * PREFILL_LAUNCHES
+                time += t * cnt
+                flops += f * cnt
+                hbm += b * cnt
+        time += self.step_overhead_s
+        energy += flops * self.j_per_flop + hbm * self.j_per_byte
+        time = max(time, energy / self.dyn_limit_w) * pp
+        energy = energy * pp + self.idle_w * time
+        return StepEstimate(time, energy * self.chips)
+
+    @staticmethod
+    def _interp(table: np.ndarray, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        x = max(x, 1.0)  # a microbatch share below one token still launches every kernel
+        i = int(x)
+        if i == x or i + 1 >= len(table):
+            return float(table[min(i, len(table) - 1)])
+        f = x - i
+        return float(table[i] * (1 - f) + table[i + 1] * f)
+
+
+def _is_attention(op) -> bool:
+    return isinstance(op, DecodeAttention | PrefillAttention)

@@ -1,0 +1,1 @@
+"""Discrete-event simulation of an inference server: scheduler, KV cache, routing, metrics."""

@@ -1,0 +1,70 @@
+"""Serving configuration: how the server batches, caches, speculates, splits and routes.
+
+Defaults follow the common vLLM / TensorRT-LLM settings; every field can be set from a scenario
+YAML (`jalapeno simulate scenario.yaml`) or from flags, and is validated here so a bad value is
+reported with its key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SchedulerConfig(_Strict):
+    """Continuous batching with a token budget per step and a cap on running sequences."""
+
+    max_num_seqs: int = Field(default=256, ge=1)
+    max_num_batched_tokens: int = Field(default=8192, ge=1)
+    chunked_prefill: bool = True
+    block_size: int = Field(default=16, ge=1)
+    prefix_caching: bool = True
+
+
+class SpeculativeConfig(_Strict):
+    """Speculative decoding: `draft` runs a smaller model k times per step; `ngram` proposes from
+    the prompt (no draft cost). Each draft token is accepted with probability `acceptance_rate`
+    given all earlier ones were; the target verifies k+1 tokens per sequence in one step."""
+
+    method: Literal["none", "draft", "ngram"] = "none"
+    num_tokens: int = Field(default=4, ge=1, le=16)
+    acceptance_rate: float = Field(default=0.7, ge=0, le=1)
+    draft_model: str | None = None
+
+    @model_validator(mode="after")
+    def _draft_needs_model(self) -> SpeculativeConfig:
+        if self.method == "draft" and not self.draft_model:
+            raise ValueError("method 'draft' needs draft_model (a model id or config.json path)")
+        return self
+
+
+class DisaggregationConfig(_Strict):
+    """Separate prefill and decode pools; the KV cache moves between them over the chip links
+    (`link: scale_up`) or the host network (`link: network`, bandwidth per replica)."""
+
+    enabled: bool = False
+    prefill_replicas: int = Field(default=1, ge=1)
+    decode_replicas: int = Field(default=1, ge=1)
+    link: Literal["scale_up", "network"] = "scale_up"
+    network_gb_s: float = Field(default=50.0, gt=0)
+    latency_s: float = Field(default=20e-6, ge=0)
+
+
+class SloConfig(_Strict):
+    ttft_s: float = Field(default=2.0, gt=0)
+    tpot_s: float = Field(default=0.2, gt=0)
+
+
+class ServingConfig(_Strict):
+    replicas: int = Field(default=1, ge=1)
+    router: Literal["round_robin", "least_outstanding", "prefix_affinity"] = "least_outstanding"
+    scheduler: SchedulerConfig = SchedulerConfig()
+    speculative: SpeculativeConfig = SpeculativeConfig()
+    disaggregation: DisaggregationConfig = DisaggregationConfig()
+    slo: SloConfig = SloConfig()
+    seed: int = 0

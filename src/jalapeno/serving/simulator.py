@@ -1,0 +1,186 @@
+"""The discrete-event loop: arrivals, replica steps and KV transfers on one clock.
+
+Requests stream in from any iterator in arrival order (never all held); a router places each
+on a replica; each busy replica has one pending event, the end of its current step. With
+prefill/decode disaggregation, a finished prefill becomes a transfer event (the KV cache moving
+over the links) that lands on a decode replica. Every request either finishes or is counted as
+dropped with a reason: nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from jalapeno.engine.fast_step import FastStep
+from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
+from jalapeno.engine.predict import Setup, make_setup
+from jalapeno.models.config import load_model
+from jalapeno.serving.config import ServingConfig
+from jalapeno.serving.metrics import Metrics
+from jalapeno.serving.replica import Replica, Seq
+from jalapeno.serving.router import Router
+from jalapeno.workloads.request import Request
+
+_STEP, _TRANSFER = 0, 1
+
+
+@dataclass
+class SimulationResult:
+    metrics: Metrics
+    replicas: list[Replica]
+    setup: Setup
+    config: ServingConfig
+    duration_s: float
+    kv_blocks_per_replica: int
+    wall_s: float = 0.0
+
+    def summary(self) -> dict:
+        m = self.metrics
+        span = max(m.last_finish_s - (m.first_arrival_s if m.first_arrival_s < float("inf") else 0.0), 1e-12)
+        chips_per_replica = self.setup.plan.chips_per_replica
+        chips = chips_per_replica * len(self.replicas)
+        idle_w = self.setup.system.chip.power.idle_w
+        busy = sum(r.busy_s for r in self.replicas)
+        energy = (sum(r.energy_j for r in self.replicas)
+                  + idle_w * chips_per_replica * max(len(self.replicas) * span - busy, 0.0)
+                  + self.setup.system.chip.node.host_power_w * chips / self.setup.system.chip.node.chips_per_node * span)
+        kv = [r.kv for r in self.replicas]
+        lookups = sum(k.lookup_tokens for k in kv)
+        return {
+            "requests": m.arrived, "finished": m.finished, "dropped": m.dropped, "dropped_reasons": m.dropped_reasons,
+            "duration_s": span,
+            "ttft_s_mean": m.ttft.mean, "ttft_s_p50": m.ttft.percentile(50), "ttft_s_p90": m.ttft.percentile(90),
+            "ttft_s_p99": m.ttft.percentile(99),
+            "tpot_s_mean": m.tpot.mean, "tpot_s_p50": m.tpot.percentile(50), "tpot_s_p90": m.tpot.percentile(90),
+            "tpot_s_p99": m.tpot.percentile(99),
+            "e2e_s_mean": m.e2e.mean, "e2e_s_p50": m.e2e.percentile(50), "e2e_s_p90": m.e2e.percentile(90),
+            "e2e_s_p99": m.e2e.percentile(99),
+            "output_tokens": m.output_tokens, "input_tokens": m.input_tokens,
+            "output_tokens_per_s": m.output_tokens / span, "requests_per_s": m.finished / span,
+            "goodput_requests_per_s": m.good / span, "slo_attainment": m.good / m.finished if m.finished else 0.0,
+            "prefix_hit_rate": sum(k.hit_tokens for k in kv) / lookups if lookups else 0.0,
+            "kv_cache_utilization": (sum(r.kv_block_seconds for r in self.replicas)
+                                     / (sum(k.num_blocks for k in kv) * span)),
+            "preemptions": sum(r.preemptions for r in self.replicas),
+            "chip_utilization": busy / (len(self.replicas) * span),
+            "energy_j": energy, "average_power_w": energy / span,
+            "output_tokens_per_joule": m.output_tokens / energy if energy else 0.0,
+            "steps": sum(r.steps for r in self.replicas), "replicas": len(self.replicas), "chips": chips,
+            "kv_blocks_per_replica": self.kv_blocks_per_replica, "wall_s": self.wall_s,
+        }
+
+
+def kv_blocks(setup: Setup, block_size: int) -> int:
+    """KV-cache blocks one replica holds (the engine's memory model over the block size)."""
+    free, _ = kv_budget_bytes(setup.system.chip, setup.stack, setup.model, setup.prec, setup.plan)
+    per_block = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, block_size))
+    return max(int(free // per_block), 1)
+
+
+class Simulator:
+    def __init__(self, setup: Setup, cfg: ServingConfig, keep_requests: bool = False, timeline: bool = False,
+                 progress: Callable[[float, int], None] | None = None):
+        self.setup, self.cfg = setup, cfg
+        sc = cfg.scheduler
+        fast = FastStep(setup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs * 16,
+                        max_seqs=sc.max_num_seqs + 1)
+        draft = None
+        if cfg.speculative.method == "draft":
+            dsetup = make_setup(load_model(cfg.speculative.draft_model), setup.system, setup.plan, setup.prec.weights)
+            draft = FastStep(dsetup, max_tokens=sc.max_num_seqs + 1, max_seqs=sc.max_num_seqs + 1)
+        self.blocks = kv_blocks(setup, sc.block_size)
+        dis = cfg.disaggregation
+        roles = (["prefill"] * dis.prefill_replicas + ["decode"] * dis.decode_replicas if dis.enabled
+                 else ["mixed"] * cfg.replicas)
+        self.replicas = [Replica(i, fast, self.blocks, cfg, role, draft) for i, role in enumerate(roles)]
+        entry = [r for r in self.replicas if r.role != "decode"]
+        self.router = Router(cfg.router, entry)
+        self.decode_router = Router("least_outstanding", [r for r in self.replicas if r.role == "decode"])
+        self.metrics = Metrics(cfg.slo.ttft_s, cfg.slo.tpot_s, keep_requests, timeline)
+        self.progress = progress
+        self._kv_token_bytes = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, 1))
+        self._events: list = []
+        self._tie = itertools.count()
+        self._plans: dict[int, object] = {}
+        self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
+
+    def _start(self, rep: Replica, now: float) -> None:
+        plan = rep.plan_step()
+        if plan is None:
+            rep.busy = False
+            return
+        rep.busy = True
+        self._plans[rep.index] = plan
+        self.metrics.span(rep.index, now, plan)
+        heapq.heappush(self._events, (now + plan.time_s, next(self._tie), _STEP, rep))
+
+    def _transfer_time(self, seq: Seq) -> float:
+        dis = self.cfg.disaggregation
+        chip = self.setup.system.chip
+        bw = (chip.links.bandwidth_gb_s if dis.link == "scale_up" else dis.network_gb_s) * 1e9
+        # Every chip of the replica sends its own shard of the cache in parallel.
+        return dis.latency_s + seq.ctx * self._kv_token_bytes / bw
+
+    def run(self, requests: Iterable[Request]) -> SimulationResult:
+        import time as _time
+
+        wall = _time.perf_counter()
+        arrivals = iter(requests)
+        nxt = next(arrivals, None)
+        now = 0.0
+        while nxt is not None or self._events:
+            if nxt is not None and (not self._events or nxt.arrival_s <= self._events[0][0]):
+                now = nxt.arrival_s
+                self._arrive(nxt, now)
+                nxt = next(arrivals, None)
+                continue
+            now, _, kind, obj = heapq.heappop(self._events)
+            if kind == _STEP:
+                self._step_done(obj, now)
+            else:
+                self._land(obj, now)
+        for seq in self._parked:  # only possible if no decode replica can ever hold them
+            self.metrics.drop("no decode replica could hold the transferred KV cache")
+        return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
+                                _time.perf_counter() - wall)
+
+    def _arrive(self, req: Request, now: float) -> None:
+        m = self.metrics
+        m.arrive(now)
+        rep = self.router.pick(req)
+        if not rep.fits_ever(req):
+            m.drop("prompt + output longer than the KV cache of one replica "
+                   f"({rep.kv.num_blocks * rep.kv.block_size} tokens)")
+            return
+        rep.enqueue(Seq(req))
+        if not rep.busy:
+            self._start(rep, now)
+        if self.progress and m.arrived % 1000 == 0:
+            self.progress(now, m.arrived)
+
+    def _step_done(self, rep: Replica, now: float) -> None:
+        plan = self._plans.pop(rep.index)
+        finished, handoff = rep.complete_step(plan, now)
+        for seq in finished:
+            self.metrics.finish(seq, now, rep.index)
+        for seq in handoff:
+            heapq.heappush(self._events, (now + self._transfer_time(seq), next(self._tie), _TRANSFER, seq))
+        self._start(rep, now)
+        if finished and self._parked:
+            self._retry_parked(now)
+
+    def _land(self, seq: Seq, now: float) -> None:
+        rep = self.decode_router.pick(seq.req)
+        if rep.adopt(seq):
+            if not rep.busy:
+                self._start(rep, now)
+        else:
+            self._parked.append(seq)
+
+    def _retry_parked(self, now: float) -> None:
+        parked, self._parked = self._parked, []
+        for seq in parked:
+            self._land(seq, now)
