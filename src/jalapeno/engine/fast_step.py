@@ -28,7 +28,15 @@ from jalapeno.engine.predict import Setup
 from jalapeno.engine.step import op_cost
 from jalapeno.kernels.attention import DECODE_LAUNCHES, EXP_SHARE_OF_VECTOR, PREFILL_LAUNCHES, Q_TILE
 from jalapeno.kernels.gemm import compute_format
-from jalapeno.models.lowering import CONTEXT_OPS, DECODE_OPS, OUTPUT_OPS, Batch, attended_context, attended_pairs, lower_step
+from jalapeno.models.lowering import (
+    CONTEXT_OPS,
+    DECODE_OPS,
+    OUTPUT_OPS,
+    Batch,
+    attended_context,
+    attended_pairs,
+    lower_step,
+)
 from jalapeno.models.ops import DecodeAttention, PrefillAttention, SendRecv
 
 

@@ -46,7 +46,8 @@ class SimulationResult:
         busy = sum(r.busy_s for r in self.replicas)
         energy = (sum(r.energy_j for r in self.replicas)
                   + idle_w * chips_per_replica * max(len(self.replicas) * span - busy, 0.0)
-                  + self.setup.system.chip.node.host_power_w * chips / self.setup.system.chip.node.chips_per_node * span)
+                  + self.setup.system.chip.node.host_power_w * chips / self.setup.system.chip.node.chips_per_node
+                  * span)
         kv = [r.kv for r in self.replicas]
         lookups = sum(k.lookup_tokens for k in kv)
         return {
@@ -142,7 +143,7 @@ class Simulator:
                 self._step_done(obj, now)
             else:
                 self._land(obj, now)
-        for seq in self._parked:  # only possible if no decode replica can ever hold them
+        for _ in self._parked:  # only possible if no decode replica can ever hold them
             self.metrics.drop("no decode replica could hold the transferred KV cache")
         return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
                                 _time.perf_counter() - wall)
