@@ -18,7 +18,6 @@ from jalapeno.formats import Precision
 from jalapeno.models.ops import AllReduce, DecodeAttention, Elementwise, Gemm, Op, PrefillAttention
 from jalapeno.models.spec import Attention, LayerGroup, Mlp, ModelSpec
 
-
 # Operators whose size follows the number of sequences emitting a token, not the token count.
 OUTPUT_OPS = frozenset({"lm_head", "sampling", "logits_gather"})
 # Operators sized by prefill tokens plus the context they attend to (MLA's latent expansion).
