@@ -83,16 +83,18 @@ def kv_blocks(setup: Setup, block_size: int) -> int:
 
 class Simulator:
     def __init__(self, setup: Setup, cfg: ServingConfig, keep_requests: bool = False, timeline: bool = False,
-                 progress: Callable[[float, int], None] | None = None):
+                 progress: Callable[[float, int], None] | None = None, step_model=None, kv_blocks_override=None):
+        """`step_model` (anything with FastStep's `step`, `max_tokens`, `max_seqs`) and
+        `kv_blocks_override` replace the engine's, for hand-computable tests."""
         self.setup, self.cfg = setup, cfg
         sc = cfg.scheduler
-        fast = FastStep(setup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs * 16,
-                        max_seqs=sc.max_num_seqs + 1)
+        fast = step_model or FastStep(setup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs * 16,
+                                      max_seqs=sc.max_num_seqs + 1)
         draft = None
         if cfg.speculative.method == "draft":
             dsetup = make_setup(load_model(cfg.speculative.draft_model), setup.system, setup.plan, setup.prec.weights)
             draft = FastStep(dsetup, max_tokens=sc.max_num_seqs + 1, max_seqs=sc.max_num_seqs + 1)
-        self.blocks = kv_blocks(setup, sc.block_size)
+        self.blocks = kv_blocks_override or kv_blocks(setup, sc.block_size)
         dis = cfg.disaggregation
         roles = (["prefill"] * dis.prefill_replicas + ["decode"] * dis.decode_replicas if dis.enabled
                  else ["mixed"] * cfg.replicas)
