@@ -8,6 +8,7 @@ from jalapeno.cli.catalog_cmds import chips_app, models_app
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.predict_cmds import compare_cmd, predict_cmd
+from jalapeno.cli.serve_cmds import capacity_cmd, simulate_cmd
 from jalapeno.cli.validate_cmd import validate_cmd
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app.add_typer(kernel_app, name="kernel")
 app.command("predict")(user_errors(predict_cmd))
 app.command("compare")(user_errors(compare_cmd))
 app.command("validate")(user_errors(validate_cmd))
+app.command("simulate")(user_errors(simulate_cmd))
+app.command("capacity")(user_errors(capacity_cmd))
 
 
 def run() -> None:

@@ -1,0 +1,140 @@
+"""`jalapeno simulate` and `jalapeno capacity`: the serving simulator from a scenario or flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from jalapeno.cli.output import console, emit_json, err_console, table
+from jalapeno.serving.capacity import find_capacity
+from jalapeno.serving.run import simulate
+from jalapeno.serving.scenario import load_scenario, merge, parse_scenario
+
+_KEYS = ["ttft_s_p50", "ttft_s_p90", "ttft_s_p99", "tpot_s_p50", "tpot_s_p90", "tpot_s_p99", "e2e_s_p50",
+         "e2e_s_p99", "output_tokens_per_s", "requests_per_s", "goodput_requests_per_s", "slo_attainment",
+         "prefix_hit_rate", "kv_cache_utilization", "preemptions", "chip_utilization", "average_power_w",
+         "output_tokens_per_joule", "requests", "finished", "dropped", "duration_s", "wall_s"]
+
+
+def _scenario(scenario: Path | None, **flags):
+    base = load_scenario(scenario).model_dump(exclude_none=True) if scenario else {}
+    wl = {"trace": flags["trace"], "rate_per_s": flags["rate"], "duration_s": flags["duration"],
+          "num_requests": flags["num_requests"], "generator": flags["generator"], "profile": flags["profile"],
+          "input_tokens": flags["input_tokens"], "output_tokens": flags["output_tokens"], "seed": flags["seed"]}
+    if flags["trace"]:
+        base.get("workload", {}).pop("generator", None)
+    if flags["generator"]:
+        base.get("workload", {}).pop("trace", None)
+    sched = {"max_num_seqs": flags["max_num_seqs"], "max_num_batched_tokens": flags["max_batched_tokens"],
+             "chunked_prefill": flags["chunked_prefill"], "prefix_caching": flags["prefix_caching"]}
+    spec = {"method": flags["spec_method"], "num_tokens": flags["spec_tokens"],
+            "acceptance_rate": flags["spec_acceptance"], "draft_model": flags["draft_model"]}
+    dis = None
+    if flags["disaggregate"]:
+        try:
+            p, d = (int(x) for x in flags["disaggregate"].split(":"))
+        except ValueError:
+            raise ValueError(f"--disaggregate expects PREFILL:DECODE replicas like 1:3, got "
+                             f"'{flags['disaggregate']}'") from None
+        dis = {"enabled": True, "prefill_replicas": p, "decode_replicas": d}
+    slo = {"ttft_s": flags["slo_ttft_ms"] / 1e3 if flags["slo_ttft_ms"] else None,
+           "tpot_s": flags["slo_tpot_ms"] / 1e3 if flags["slo_tpot_ms"] else None}
+    serving = {"replicas": flags["replicas"], "router": flags["router"], "scheduler": sched, "speculative": spec,
+               "disaggregation": dis, "slo": slo, "seed": flags["seed"]}
+    top = {"model": flags["model"], "chip": flags["chip"], "tp": flags["tp"], "pp": flags["pp"], "ep": flags["ep"],
+           "precision": flags["precision"], "workload": wl, "serving": serving}
+    raw = merge(base, top)
+    w = raw.get("workload", {})
+    if not (w.get("trace") or w.get("duration_s") or w.get("num_requests")):
+        w["duration_s"] = 600.0
+    raw["workload"] = w
+    return parse_scenario(raw, str(scenario) if scenario else "command-line flags")
+
+
+def simulate_cmd(
+    scenario: Path = typer.Argument(None, help="Scenario YAML (flags override its fields)."),
+    model: str = typer.Option(None, "--model", help="Model id or config.json path (default llama-3.1-8b)."),
+    chip: str = typer.Option(None, "--chip", help="Chip id or YAML path (default h100-sxm)."),
+    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
+    precision: str = typer.Option(None, "--precision"),
+    trace: str = typer.Option(None, "--trace", help="Trace name (azure-code, azure-conv, mooncake-conversation, "
+                                                   "mooncake-synthetic) or path."),
+    generator: str = typer.Option(None, "--generator", help="profile, poisson or gamma (instead of a trace)."),
+    profile: str = typer.Option(None, "--profile", help="Trace profile for --generator profile."),
+    rate: float = typer.Option(None, "--rate", help="Requests per second (time-scales a trace)."),
+    duration: float = typer.Option(None, "--duration", help="Seconds of arrivals to simulate."),
+    num_requests: int = typer.Option(None, "--num-requests"),
+    input_tokens: float = typer.Option(None, "--input-tokens", help="Mean prompt tokens (poisson/gamma)."),
+    output_tokens: float = typer.Option(None, "--output-tokens", help="Mean output tokens (poisson/gamma)."),
+    replicas: int = typer.Option(None, "--replicas"),
+    router: str = typer.Option(None, "--router", help="round_robin, least_outstanding or prefix_affinity."),
+    max_num_seqs: int = typer.Option(None, "--max-num-seqs"),
+    max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
+    chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
+    prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
+    spec_method: str = typer.Option(None, "--spec", help="Speculative decoding: none, draft or ngram."),
+    spec_tokens: int = typer.Option(None, "--spec-tokens"),
+    spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
+    draft_model: str = typer.Option(None, "--draft-model"),
+    disaggregate: str = typer.Option(None, "--disaggregate", help="PREFILL:DECODE replicas, e.g. 1:3."),
+    slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms"), slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms"),
+    seed: int = typer.Option(None, "--seed"),
+    trace_out: Path = typer.Option(None, "--trace-out", help="Write the step timeline as Chrome/Perfetto JSON."),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Simulate an inference server on a trace or generated traffic."""
+    sc = _scenario(scenario, **{k: v for k, v in locals().items() if k not in ("scenario", "trace_out", "json_out")})
+    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                  console=err_console, transient=True, disable=json_out) as bar:
+        task = bar.add_task("sim", total=None, info="")
+        res = simulate(sc, timeline=trace_out is not None,
+                       progress=lambda t, n: bar.update(task, info=f"{n:,} requests, t={t:,.0f} s"))
+    s = res.summary()
+    if trace_out:
+        trace_out.write_text(res.metrics.chrome_trace())
+    if json_out:
+        emit_json({"scenario": sc.model_dump(), **s})
+        return
+    table(f"{sc.model} on {sc.chip} (tp={sc.tp}, pp={sc.pp}) x {s['replicas']} replicas", ["metric", "value"],
+          [[k, s[k]] for k in _KEYS])
+    if s["dropped"]:
+        console.print(f"dropped: {s['dropped_reasons']}", highlight=False)
+
+
+def capacity_cmd(
+    scenario: Path = typer.Argument(None, help="Scenario YAML (flags override its fields)."),
+    model: str = typer.Option(None, "--model"), chip: str = typer.Option(None, "--chip"),
+    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
+    precision: str = typer.Option(None, "--precision"),
+    trace: str = typer.Option(None, "--trace"), generator: str = typer.Option(None, "--generator"),
+    profile: str = typer.Option(None, "--profile"),
+    input_tokens: float = typer.Option(None, "--input-tokens"),
+    output_tokens: float = typer.Option(None, "--output-tokens"),
+    replicas: int = typer.Option(None, "--replicas"), router: str = typer.Option(None, "--router"),
+    max_num_seqs: int = typer.Option(None, "--max-num-seqs"),
+    max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
+    chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
+    prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
+    spec_method: str = typer.Option(None, "--spec"), spec_tokens: int = typer.Option(None, "--spec-tokens"),
+    spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
+    draft_model: str = typer.Option(None, "--draft-model"), disaggregate: str = typer.Option(None, "--disaggregate"),
+    slo_ttft_ms: float = typer.Option(2000.0, "--slo-ttft-ms"),
+    slo_tpot_ms: float = typer.Option(200.0, "--slo-tpot-ms"),
+    duration: float = typer.Option(120.0, "--duration", help="Seconds of traffic per probe."),
+    seed: int = typer.Option(None, "--seed"), json_out: bool = typer.Option(False, "--json"),
+):
+    """Highest request rate meeting p99 TTFT and p99 TPOT SLOs (MLPerf Server-style)."""
+    flags = {k: v for k, v in locals().items() if k not in ("scenario", "json_out")}
+    # The search sets the rate; a placeholder satisfies generators that need one.
+    flags.update(rate=1.0 if generator in ("poisson", "gamma") else None, num_requests=None)
+    sc = _scenario(scenario, **flags)
+    res = find_capacity(sc, duration_s=duration, progress=None if json_out else (lambda m: err_console.print(m)))
+    d = res.to_dict()
+    if json_out:
+        emit_json(d)
+        return
+    table(f"capacity of {sc.model} on {sc.chip} (p99 TTFT <= {sc.serving.slo.ttft_s:g} s, "
+          f"p99 TPOT <= {sc.serving.slo.tpot_s:g} s)", ["metric", "value"],
+          [[k, v] for k, v in d.items() if k != "probes"])

@@ -1,0 +1,25 @@
+"""Running a scenario: build the replica's engine setup from the scenario and simulate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from jalapeno.engine.predict import Setup, make_setup
+from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.models.config import load_model
+from jalapeno.network.parallel import ParallelPlan
+from jalapeno.serving.scenario import Scenario
+from jalapeno.serving.simulator import SimulationResult, Simulator
+from jalapeno.workloads.request import Request
+
+
+def scenario_setup(sc: Scenario) -> Setup:
+    chip = load_chip(sc.chip)
+    plan = ParallelPlan(tp=sc.tp, pp=sc.pp, ep=sc.ep)
+    return make_setup(load_model(sc.model), make_system(chip, plan.chips_per_replica), plan, sc.precision)
+
+
+def simulate(sc: Scenario, requests: Iterable[Request] | None = None, keep_requests: bool = False,
+             timeline: bool = False, progress: Callable[[float, int], None] | None = None) -> SimulationResult:
+    sim = Simulator(scenario_setup(sc), sc.serving, keep_requests, timeline, progress)
+    return sim.run(requests if requests is not None else sc.workload.requests())

@@ -1,0 +1,120 @@
+"""Scenario files: the deployment, the traffic and the server settings of one simulation.
+
+A scenario YAML names a model, a chip and a layout, a workload (a trace by name or path, or a
+generator), and the serving configuration. Flags on the command line override its fields.
+Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from jalapeno.errors import SpecError, pydantic_problems
+from jalapeno.serving.config import ServingConfig
+from jalapeno.workloads.request import Request
+
+
+class WorkloadSpec(BaseModel):
+    """Where requests come from. With `trace`, `rate_per_s` time-scales the trace to that mean
+    rate; `duration_s` / `num_requests` cut it. With `generator`: `profile` draws from a built-in
+    fit to a shared trace (works without the trace files), `poisson` / `gamma` draw lengths from
+    log-normal distributions with the given means."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    trace: str | None = None
+    generator: Literal["profile", "poisson", "gamma"] | None = None
+    profile: str = "azure-code"
+    rate_per_s: float | None = Field(default=None, gt=0)
+    cv: float = Field(default=1.0, ge=0)
+    duration_s: float | None = Field(default=None, gt=0)
+    num_requests: int | None = Field(default=None, ge=1)
+    input_tokens: float = Field(default=2048, ge=1)
+    output_tokens: float = Field(default=256, ge=1)
+    length_sigma: float = Field(default=0.0, ge=0)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> WorkloadSpec:
+        if self.trace and self.generator:
+            raise ValueError("give either trace or generator, not both")
+        if self.generator in ("poisson", "gamma") and not self.rate_per_s:
+            raise ValueError(f"generator '{self.generator}' needs rate_per_s")
+        if (self.generator or not self.trace) and not (self.duration_s or self.num_requests):
+            raise ValueError("a generator needs duration_s or num_requests")
+        return self
+
+    def requests(self) -> Iterator[Request]:
+        from jalapeno.workloads import generators, scaling, traces
+        from jalapeno.workloads.distributions import Fixed, LogNormal
+
+        if self.trace:
+            reqs: Iterator[Request] = iter(traces.load_trace(self.trace))
+            if self.rate_per_s:
+                reqs = scaling.scale_to_rate(traces.load_trace(self.trace), self.rate_per_s)
+            if self.duration_s or self.num_requests:
+                reqs = scaling.take(reqs, num=self.num_requests, duration_s=self.duration_s)
+            return reqs
+        if self.generator in (None, "profile"):
+            return generators.from_profile(self.profile, self.rate_per_s, self.duration_s, self.num_requests,
+                                           seed=self.seed)
+
+        def dist(mean: float):
+            return LogNormal(mean, self.length_sigma) if self.length_sigma else Fixed(int(round(mean)))
+
+        if self.generator == "poisson":
+            return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, dist(self.input_tokens),
+                                      dist(self.output_tokens), seed=self.seed)
+        return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests,
+                                       dist(self.input_tokens), dist(self.output_tokens), seed=self.seed)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = "llama-3.1-8b"
+    chip: str = "h100-sxm"
+    tp: int = Field(default=1, ge=1)
+    pp: int = Field(default=1, ge=1)
+    ep: int = Field(default=1, ge=1)
+    precision: str | None = None
+    workload: WorkloadSpec = WorkloadSpec(duration_s=600)
+    serving: ServingConfig = ServingConfig()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    p = Path(path)
+    if not p.exists():
+        raise SpecError(str(p), [("(file)", "no such file")])
+    try:
+        raw = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(str(p), [("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise SpecError(str(p), [("(file)", "expected a mapping of scenario keys")])
+    return parse_scenario(raw, str(p))
+
+
+def parse_scenario(raw: dict, where: str = "<scenario>") -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise SpecError(where, pydantic_problems(exc)) from None
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Deep-merge flag overrides (None means: not given) into a scenario mapping."""
+    out = dict(base)
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            out[k] = merge(out.get(k) or {}, v)
+        else:
+            out[k] = v
+    return out
