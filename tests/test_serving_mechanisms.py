@@ -74,12 +74,20 @@ def test_decodes_share_the_budget_with_prefill(setup):
 def test_preemption_on_kv_exhaustion_recomputes(setup):
     # 4 blocks of 4 tokens. Two 4-token prompts fill 2 blocks; decoding needs a new block each
     # at 5 tokens; at 9 tokens the pool is exhausted and the later request is preempted.
-    c = cfg(scheduler={"max_num_batched_tokens": 8})
+    c = cfg(scheduler={"max_num_batched_tokens": 8, "kv_reservation": "on_demand"})
     res, rec, _ = run(setup, c, [Request(0, 0.0, 4, 6), Request(1, 0.0, 4, 6)], blocks=4)
     s = res.summary()
     assert s["preemptions"] >= 1
     assert s["finished"] == 2 and s["dropped"] == 0
     assert rec[1].finish_s > rec[0].finish_s
+
+
+def test_full_reservation_admits_only_what_can_finish(setup):
+    # Reserving prompt + output (4 + 6 tokens = 3 blocks) lets one request in at a time: no preemption.
+    c = cfg(scheduler={"max_num_batched_tokens": 8, "kv_reservation": "full"})
+    res, rec, _ = run(setup, c, [Request(0, 0.0, 4, 6), Request(1, 0.0, 4, 6)], blocks=4)
+    assert res.summary()["preemptions"] == 0
+    assert rec[1].first_token_s >= rec[0].finish_s
 
 
 def test_request_longer_than_the_cache_is_reported_not_lost(setup):

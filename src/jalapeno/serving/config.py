@@ -24,6 +24,10 @@ class SchedulerConfig(_Strict):
     chunked_prefill: bool = True
     block_size: int = Field(default=16, ge=1)
     prefix_caching: bool = True
+    # full: reserve a request's whole prompt + output KV at admission (TensorRT-LLM's
+    # GUARANTEED_NO_EVICT); on_demand: grow block by block and preempt when full (vLLM);
+    # auto: the software stack's own policy.
+    kv_reservation: Literal["auto", "full", "on_demand"] = "auto"
 
 
 class SpeculativeConfig(_Strict):

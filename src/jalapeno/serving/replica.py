@@ -76,6 +76,7 @@ class Replica:
         spec = cfg.speculative
         self.spec_k = spec.num_tokens if spec.method != "none" else 0
         self.max_tokens = min(sc.max_num_batched_tokens, fast.max_tokens)
+        self.reserve_full = sc.kv_reservation == "full"
 
     # --- admission -------------------------------------------------------------------------
     def fits_ever(self, req: Request) -> bool:
@@ -148,7 +149,8 @@ class Replica:
             if not seq.matched:
                 self._match_prefix(seq)
             c = self._chunk(seq, budget, sc.chunked_prefill)
-            if not c or not self._grow(seq, seq.ctx + c):
+            reserve = seq.to_prefill + seq.target - seq.generated if self.reserve_full else seq.ctx + c
+            if not c or not self._grow(seq, max(reserve, seq.ctx + c)):
                 break
             self.waiting.popleft()
             self.running.append(seq)

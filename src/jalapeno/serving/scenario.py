@@ -37,6 +37,8 @@ class WorkloadSpec(BaseModel):
     input_tokens: float = Field(default=2048, ge=1)
     output_tokens: float = Field(default=256, ge=1)
     length_sigma: float = Field(default=0.0, ge=0)
+    max_input_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
     seed: int = 0
 
     @model_validator(mode="after")
@@ -64,14 +66,14 @@ class WorkloadSpec(BaseModel):
             return generators.from_profile(self.profile, self.rate_per_s, self.duration_s, self.num_requests,
                                            seed=self.seed)
 
-        def dist(mean: float):
-            return LogNormal(mean, self.length_sigma) if self.length_sigma else Fixed(int(round(mean)))
+        def dist(mean: float, cap: int | None):
+            return LogNormal(mean, self.length_sigma, cap) if self.length_sigma else Fixed(int(round(mean)))
 
+        lengths = (dist(self.input_tokens, self.max_input_tokens), dist(self.output_tokens, self.max_output_tokens))
         if self.generator == "poisson":
-            return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, dist(self.input_tokens),
-                                      dist(self.output_tokens), seed=self.seed)
-        return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests,
-                                       dist(self.input_tokens), dist(self.output_tokens), seed=self.seed)
+            return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, *lengths, seed=self.seed)
+        return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests, *lengths,
+                                       seed=self.seed)
 
 
 class Scenario(BaseModel):

@@ -86,6 +86,9 @@ class Simulator:
                  progress: Callable[[float, int], None] | None = None, step_model=None, kv_blocks_override=None):
         """`step_model` (anything with FastStep's `step`, `max_tokens`, `max_seqs`) and
         `kv_blocks_override` replace the engine's, for hand-computable tests."""
+        if cfg.scheduler.kv_reservation == "auto":
+            sched = cfg.scheduler.model_copy(update={"kv_reservation": setup.stack.kv_reservation})
+            cfg = cfg.model_copy(update={"scheduler": sched})
         self.setup, self.cfg = setup, cfg
         sc = cfg.scheduler
         fast = step_model or FastStep(setup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs * 16,
