@@ -12,6 +12,8 @@ from jalapeno.validation.summary import run_validation
 def validate_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
     rows: bool = typer.Option(True, "--rows/--no-rows", help="Print every row, not only the summary."),
+    server: bool = typer.Option(False, "--server", help="Also predict the MLPerf Server rows by simulating "
+                                "capacity under their latency limits (minutes, not seconds)."),
     refit: str = typer.Option(None, "--refit", metavar="STACK",
                               help="Re-fit a stack's parameters on the measured rows first (needs scipy), "
                                    "validate with them and print them as YAML."),
@@ -26,7 +28,7 @@ def validate_cmd(
         stacks[refit] = fitted
         console.print(f"refit {refit}: mean |log error| {before:.4f} -> {after:.4f}", highlight=False)
         console.print(yaml.safe_dump({refit: {k: float(f"{v:.4g}") for k, v in fitted.fitted().items()}}))
-    res = run_validation(stacks)
+    res = run_validation(stacks, server=server)
     summary = res.summary()
     params = {sid: st.fitted() for sid, st in sorted(res.stacks.items())}
     if json_out:
@@ -41,6 +43,8 @@ def validate_cmd(
             "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
                              "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in res.kernels],
             "skipped": [{"row": label, "reason": why} for label, why in res.skipped],
+            "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
+                             "error_pct": c.error_pct} for c in res.server_cases],
         })
         return
     if rows:
@@ -52,6 +56,7 @@ def validate_cmd(
           [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
            for name, d in [("end to end", s["end_to_end"])]
            + [(f"  {t}", d) for t, d in s["by_table"].items()]
+           + ([("MLPerf Server (capacity)", s["server"])] if "server" in s else [])
            + [(f"  vendor {v}", d) for v, d in s["by_vendor"].items()]
            + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]])
     table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],

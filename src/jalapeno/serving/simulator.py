@@ -36,6 +36,7 @@ class SimulationResult:
     duration_s: float
     kv_blocks_per_replica: int
     wall_s: float = 0.0
+    backlog_at_last_arrival: int = 0
 
     def summary(self) -> dict:
         m = self.metrics
@@ -71,6 +72,7 @@ class SimulationResult:
             "output_tokens_per_joule": m.output_tokens / energy if energy else 0.0,
             "steps": sum(r.steps for r in self.replicas), "replicas": len(self.replicas), "chips": chips,
             "kv_blocks_per_replica": self.kv_blocks_per_replica, "wall_s": self.wall_s,
+            "backlog_at_last_arrival": self.backlog_at_last_arrival,
         }
 
 
@@ -112,6 +114,7 @@ class Simulator:
         self._tie = itertools.count()
         self._plans: dict[int, object] = {}
         self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
+        self.backlog = 0
 
     def _start(self, rep: Replica, now: float) -> None:
         plan = rep.plan_step()
@@ -142,6 +145,8 @@ class Simulator:
                 now = nxt.arrival_s
                 self._arrive(nxt, now)
                 nxt = next(arrivals, None)
+                if nxt is None:  # queue left when arrivals stop: a growing queue means overload
+                    self.backlog = sum(len(r.waiting) for r in self.replicas)
                 continue
             now, _, kind, obj = heapq.heappop(self._events)
             if kind == _STEP:
@@ -151,7 +156,7 @@ class Simulator:
         for _ in self._parked:  # only possible if no decode replica can ever hold them
             self.metrics.drop("no decode replica could hold the transferred KV cache")
         return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
-                                _time.perf_counter() - wall)
+                                _time.perf_counter() - wall, self.backlog)
 
     def _arrive(self, req: Request, now: float) -> None:
         m = self.metrics

@@ -68,10 +68,10 @@ def _replica_capacity(model: str, chip_id: str, tp: int, precision: str, inp: in
                   serving={"slo": {"ttft_s": ttft, "tpot_s": tpot},
                            "scheduler": {"max_num_seqs": 1024, "max_num_batched_tokens": 8192}})
     res = find_capacity(sc, duration_s=duration_s, iterations=6)
-    return res.summary.get("output_tokens_per_s", 0.0)
+    return res.output_tokens_per_s
 
 
-def predict_server(case: Case, duration_s: float = 90.0) -> float:
+def predict_server(case: Case, duration_s: float = 60.0) -> float:
     chip = load_chip(case.chip)
     plan = _best_plan(case, chip)
     if plan is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +27,7 @@ class ValidationResult:
     skipped: list[tuple[str, str]]
     kernels: list[KernelRow]
     stacks: dict[str, StackProfile]
+    server_cases: list[Case] = field(default_factory=list)
 
     def summary(self) -> dict:
         out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
@@ -35,12 +36,14 @@ class ValidationResult:
         out["by_vendor"] = {v: error_summary([c.error_pct for c in self.cases if c.vendor == v])
                             for v in sorted({c.vendor for c in self.cases})}
         out["vendors"] = len({c.vendor for c in self.cases})
+        if self.server_cases:
+            out["server"] = error_summary([c.error_pct for c in self.server_cases])
         out["kernels"] = {k: error_summary([r.error_pct for r in self.kernels if r.kind == k])
                           for k in ("gemm", "attention", "allreduce")}
         return out
 
 
-def run_validation(stacks: dict[str, StackProfile] | None = None) -> ValidationResult:
+def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool = False) -> ValidationResult:
     stacks = dict(stacks or {})
     cases = trtllm_cases()
     mlperf, skipped = mlperf_cases("Offline")
@@ -51,4 +54,13 @@ def run_validation(stacks: dict[str, StackProfile] | None = None) -> ValidationR
         used[sid] = stacks.get(sid) or load_stack(sid)
         c.predicted = predict_case(c, used[sid])
     kernels = kernel_rows(stacks.get("trtllm"))
-    return ValidationResult(cases, skipped, kernels, used)
+    server_cases = []
+    if server:
+        from jalapeno.validation.server_rows import predict_server
+        from jalapeno.validation.server_rows import server_cases as load_server
+
+        server_cases, server_skipped = load_server()
+        skipped += server_skipped
+        for c in server_cases:
+            c.predicted = predict_server(c)
+    return ValidationResult(cases, skipped, kernels, used, server_cases)
