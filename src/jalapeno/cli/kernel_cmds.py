@@ -10,6 +10,7 @@ from jalapeno.engine.power import step_energy
 from jalapeno.engine.stack import load_stack
 from jalapeno.formats import BYTES_PER_ELEMENT
 from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.topology import topology_from_links
 from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
 from jalapeno.kernels.cost import BOUNDS, OpCost
 from jalapeno.kernels.gemm import gemm_cost
@@ -93,7 +94,7 @@ def allreduce(chip: str = typer.Option(..., "--chip"), chips: int = typer.Option
     if chips > c.links.max_domain_chips:
         raise ValueError(f"--chips {chips} is larger than {c.id}'s scale-up domain ({c.links.max_domain_chips})")
     s = load_stack(stack or c.software_stack)
-    cost = allreduce_cost(c, s, chips, np.array([message_bytes]))
+    cost = allreduce_cost(topology_from_links(c.links), s, chips, np.array([message_bytes]))
     _report(cost, c, "bf16", {"op": "allreduce", "chips": chips, "bytes": message_bytes,
                                "bus_bandwidth_gb_s": float(2 * (chips - 1) / max(chips, 1) * message_bytes
                                                            / cost.time_s[0] / 1e9) if chips > 1 else 0.0}, json_out)

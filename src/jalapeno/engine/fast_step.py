@@ -121,11 +121,12 @@ class FastStep:
         s = self.setup
         ops = [op for op in lower_step(s.model, batch, s.prec, s.plan.tp, s.plan.pp, s.plan.ep) if keep(op)]
         if s.plan.pp > 1 and keep(SendRecv("pipeline_send", batch.tokens, 1.0)):
-            ops.append(SendRecv("pipeline_send", batch.tokens * s.model.hidden * 2.0, 1.0))
+            ops.append(SendRecv("pipeline_send", batch.tokens * s.model.hidden * 2.0, 1.0, 2 * s.plan.tp))
         n = batch.size
+        topo = s.topology
         time, flops, hbm, onchip, link = (np.zeros(n) for _ in range(5))
         for op in ops:
-            c = op_cost(op, s.system.chip, s.stack, s.prec)
+            c = op_cost(op, s.system.chip, s.stack, s.prec, topo)
             time += c.time_s * op.count
             flops += c.flops * op.count
             hbm += c.hbm_bytes * op.count

@@ -79,6 +79,10 @@ class Setup:
     stack: StackProfile
 
     @property
+    def topology(self):
+        return self.system.effective_topology
+
+    @property
     def replicas(self) -> int:
         return self.system.num_chips // self.plan.chips_per_replica
 
@@ -126,7 +130,7 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     ratio = wl.input_tokens / wl.output_tokens / wl.beams
     batch = Batch.of(decode_seqs=micro, decode_context=wl.input_tokens + wl.output_tokens / 2,
                      prefill_seqs=micro / wl.output_tokens, prefill_tokens=micro * ratio, prefill_context=0)
-    cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch)
+    cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch, s.topology)
     tpot = cost.time_s * pp
     tput = s.replicas * B / tpot
     chips = s.system.num_chips

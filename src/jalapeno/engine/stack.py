@@ -40,6 +40,7 @@ class StackProfile(BaseModel):
     attention_efficiency: float = Field(gt=0, le=1)
     memory_efficiency: float = Field(gt=0, le=1)
     link_efficiency: float = Field(default=0.8, gt=0, le=1)
+    collective_algorithms: tuple[str, ...] = ()  # all-reduce algorithms the stack's library has (): any
     kernel_overhead_s: float = Field(ge=0)
     attention_block_latency_s: float = Field(ge=0)
     step_overhead_s: float = Field(ge=0)

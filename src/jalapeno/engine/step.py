@@ -17,14 +17,24 @@ from jalapeno.engine.power import step_energy
 from jalapeno.engine.stack import StackProfile
 from jalapeno.formats import Precision
 from jalapeno.hardware.spec import ChipSpec
+from jalapeno.hardware.topology import Topology, topology_from_links
 from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
 from jalapeno.kernels.cost import BOUNDS, OpCost
 from jalapeno.kernels.elementwise import elementwise_cost
 from jalapeno.kernels.gemm import compute_format, gemm_cost
 from jalapeno.models.lowering import Batch, lower_step
-from jalapeno.models.ops import AllReduce, DecodeAttention, Elementwise, Gemm, Op, PrefillAttention, SendRecv
+from jalapeno.models.ops import (
+    AllReduce,
+    AllToAll,
+    DecodeAttention,
+    Elementwise,
+    Gemm,
+    Op,
+    PrefillAttention,
+    SendRecv,
+)
 from jalapeno.models.spec import ModelSpec
-from jalapeno.network.collectives import allreduce_cost, p2p_cost
+from jalapeno.network.collectives import collective_cost
 from jalapeno.network.parallel import ParallelPlan
 
 
@@ -45,7 +55,7 @@ class StepCost:
         return [names[i] for i in np.argmax(stacked, axis=0)]
 
 
-def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision) -> OpCost:
+def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision, topo: Topology) -> OpCost:
     if isinstance(op, Gemm):
         return gemm_cost(chip, stack, op.m, op.n, op.k, op.weights, op.activations, groups=op.groups)
     if isinstance(op, PrefillAttention):
@@ -58,23 +68,27 @@ def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision) -> OpC
     if isinstance(op, Elementwise):
         return elementwise_cost(chip, stack, op.bytes_moved, op.flops, op.kernels)
     if isinstance(op, AllReduce):
-        return allreduce_cost(chip, stack, op.group, op.message_bytes)
+        return collective_cost("all_reduce", topo, stack, op.group, op.message_bytes)
+    if isinstance(op, AllToAll):
+        return collective_cost("all_to_all", topo, stack, op.group, op.message_bytes)
     if isinstance(op, SendRecv):
-        return p2p_cost(chip, stack, op.message_bytes)
+        return collective_cost("send_recv", topo, stack, op.group, op.message_bytes)
     raise TypeError(f"no cost model for {type(op).__name__}")
 
 
 def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Precision, plan: ParallelPlan,
-              batch: Batch) -> StepCost:
+              batch: Batch, topo: Topology | None = None) -> StepCost:
+    """`topo`: how the chips are wired (default: one scale-up level from the chip's links)."""
+    topo = topo or topology_from_links(chip.links)
     ops = lower_step(model, batch, prec, plan.tp, plan.pp, plan.ep)
     if plan.pp > 1:
-        ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0))
+        ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0, 2 * plan.tp))
     shape = batch.decode_seqs.shape
     time = np.zeros(shape)
     flops, hbm, onchip, link = (np.zeros(shape) for _ in range(4))
     by_bound = {name: np.zeros(shape) for name in BOUNDS}
     for op in ops:
-        c = op_cost(op, chip, stack, prec)
+        c = op_cost(op, chip, stack, prec, topo)
         n = op.count
         time += c.time_s * n
         flops += c.flops * n

@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
+from jalapeno.hardware.topology import Topology, topology_from_links
+
 NumberFormat = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 ChipKind = Literal["gpu", "tpu", "asic", "cpu", "lpu"]
 
@@ -166,10 +168,21 @@ class ChipSpec(_Strict):
 
 
 class SystemSpec(_Strict):
-    """N chips of one kind joined in one scale-up domain, plus the hosts that feed them."""
+    """N chips of one kind, how they are wired (`topology`, innermost level first; without one,
+    a single scale-up level built from the chip's links), plus the hosts that feed them."""
 
     chip: ChipSpec
     num_chips: PositiveInt
+    topology: Topology | None = None
+
+    @property
+    def effective_topology(self) -> Topology:
+        return self.topology or topology_from_links(self.chip.links)
+
+    @property
+    def scale_up_chips(self) -> int:
+        """Chips reachable without leaving the scale-up fabric (the tensor-parallel limit)."""
+        return self.topology.scale_up_chips if self.topology else self.chip.links.max_domain_chips
 
     @property
     def nodes(self) -> int:

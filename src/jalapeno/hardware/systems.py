@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 from jalapeno.errors import JalapenoError, SpecError, UnknownIdError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
-from jalapeno.network.topology import Level, Topology
+from jalapeno.hardware.topology import Level, Topology
 from jalapeno.sourced import split_sources
 
 _DATA = resources.files("jalapeno.hardware") / "data" / "systems"
@@ -66,8 +66,8 @@ class SystemTopologySpec(BaseModel):
         return min(self.topology.scale_up_chips, self.num_chips)
 
     def system_spec(self) -> SystemSpec:
-        """The plain `SystemSpec` the engine takes today (chip and count)."""
-        return SystemSpec(chip=self.chip, num_chips=self.num_chips)
+        """The `SystemSpec` the engine takes: chip, count and wiring."""
+        return SystemSpec(chip=self.chip, num_chips=self.num_chips, topology=self.topology)
 
 
 class _SystemFile(BaseModel):

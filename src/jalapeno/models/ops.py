@@ -71,9 +71,23 @@ class AllReduce:
 
 @dataclass(frozen=True, eq=False)
 class SendRecv:
+    """Activations to the next pipeline stage; `group` chips span the two stages."""
+
     name: str
     message_bytes: np.ndarray
     count: float
+    group: int = 2
 
 
-Op = Gemm | PrefillAttention | DecodeAttention | Elementwise | AllReduce | SendRecv
+@dataclass(frozen=True, eq=False)
+class AllToAll:
+    """Expert-parallel dispatch or combine: each of `group` chips sends its tokens' hidden
+    states to the chips holding their experts."""
+
+    name: str
+    message_bytes: np.ndarray
+    group: int
+    count: float
+
+
+Op = Gemm | PrefillAttention | DecodeAttention | Elementwise | AllReduce | SendRecv | AllToAll

@@ -97,7 +97,7 @@ from functools import lru_cache
 import numpy as np
 
 from jalapeno.errors import JalapenoError
-from jalapeno.network.topology import Level, Topology
+from jalapeno.hardware.topology import Level, Topology
 
 OPERATIONS = ("all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv")
 

@@ -1,11 +1,8 @@
-"""Collectives inside a scale-up domain, alpha-beta per link.
+"""Collective operators of a step, costed on the system's topology.
 
-The algorithm follows the wiring: on a switch (NVSwitch) every chip reaches every peer at its
-full link rate, so small messages use a one-shot all-reduce (each chip reads all peers' buffers:
-one latency, (n-1)*S bytes in) and large ones a two-shot (reduce-scatter + all-gather:
-two latencies, 2(n-1)/n*S bytes); on a full mesh (Infinity Fabric) the chip's bandwidth is
-split over its direct links, one per peer; on a ring or torus the ring algorithm runs along the
-ring with 2(n-1) latency steps. The faster applicable algorithm is taken, as NCCL/RCCL tuners do.
+The step's all-reduces, all-to-alls and pipeline sends become `OpCost`s here: the time comes
+from network/algorithms.py (alpha-beta over the topology's levels, the fastest algorithm the
+stack's collective library offers), at the stack's achievable link efficiency.
 """
 
 from __future__ import annotations
@@ -13,54 +10,26 @@ from __future__ import annotations
 import numpy as np
 
 from jalapeno.engine.stack import StackProfile
-from jalapeno.hardware.spec import ChipSpec
-from jalapeno.kernels.cost import COMM, LATENCY, OpCost, pick_bound
-
-# A ring step's latency as a share of the end-to-end one-shot latency (which also pays the
-# launch and the cross-chip barrier once). Assumption: NCCL's low-latency protocol forwards a
-# chunk per hop in about half the time of a full one-shot exchange (consistent with the
-# measured NCCL 2-8 GPU small-message latencies in validation/data/kernels_allreduce.csv).
-RING_HOP_SHARE = 0.5
+from jalapeno.hardware.topology import Topology
+from jalapeno.kernels.cost import COMM, LATENCY, OpCost
+from jalapeno.network import algorithms
 
 
-def allreduce_cost(chip: ChipSpec, stack: StackProfile, n: int, message_bytes, algorithm: str = "auto") -> OpCost:
-    """`algorithm`: "auto" picks by topology (one-/two-shot on switches and meshes); "ring" forces
-    the ring algorithm (NCCL's default for large messages on any wiring)."""
+def collective_cost(op: str, topo: Topology, stack: StackProfile, n: int, message_bytes,
+                    algorithm_set: tuple[str, ...] | None = None) -> OpCost:
     s = np.atleast_1d(np.asarray(message_bytes, dtype=float))
+    z = np.zeros_like(s)
     if n <= 1:
-        z = np.zeros_like(s)
         return OpCost(z, z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(s.shape, dtype=int))
-    links = chip.links
-    bw = links.bandwidth_gb_s * 1e9 * stack.link_efficiency
-    alpha = links.latency_us * 1e-6
-    topo = links.topology
-    if algorithm == "ring" or topo in ("ring", "torus"):
-        t_bw = 2 * (n - 1) / n * s / bw
-        time = alpha + 2 * (n - 1) * alpha * RING_HOP_SHARE + t_bw
-    elif topo == "switch":
-        one_shot = alpha + (n - 1) * s / bw
-        two_shot = 2 * alpha + 2 * (n - 1) / n * s / bw
-        t_bw = np.minimum(one_shot - alpha, two_shot - 2 * alpha)
-        time = np.minimum(one_shot, two_shot)
-    elif topo == "mesh":
-        per_peer = bw / max(links.max_domain_chips - 1, 1)
-        one_shot = alpha + s / per_peer
-        two_shot = 2 * alpha + 2 * s / n / per_peer
-        t_bw = np.minimum(one_shot - alpha, two_shot - 2 * alpha)
-        time = np.minimum(one_shot, two_shot)
-    link_bytes = 2 * (n - 1) / n * s
-    bound = pick_bound(np.full_like(s, alpha), (COMM, t_bw))
-    bound = np.where(bound == LATENCY, LATENCY, COMM)
-    z = np.zeros_like(s)
-    return OpCost(time, z, z.copy(), z.copy(), link_bytes, bound)
+    algos = algorithm_set if algorithm_set is not None else (stack.collective_algorithms or None)
+    kw = {"efficiency": stack.link_efficiency}
+    if algos and op in ("all_reduce", "all_gather", "reduce_scatter"):
+        kw["algorithms"] = set(algos)
+    c = algorithms.collective(op, topo, n, s, **kw)
+    lat = algorithms.collective(op, topo, n, np.zeros(1), **kw).time_s[0]
+    bound = np.where(c.time_s <= 2 * lat, LATENCY, COMM)
+    return OpCost(c.time_s, z, z.copy(), z.copy(), np.asarray(c.link_bytes, dtype=float) * np.ones_like(s), bound)
 
 
-def p2p_cost(chip: ChipSpec, stack: StackProfile, message_bytes) -> OpCost:
-    """Send activations to the next pipeline stage over one scale-up link path."""
-    s = np.atleast_1d(np.asarray(message_bytes, dtype=float))
-    bw = chip.links.bandwidth_gb_s * 1e9 * stack.link_efficiency
-    if chip.links.topology == "mesh":
-        bw /= max(chip.links.max_domain_chips - 1, 1)
-    time = chip.links.latency_us * 1e-6 + s / bw
-    z = np.zeros_like(s)
-    return OpCost(time, z, z.copy(), z.copy(), s.copy(), np.full(s.shape, COMM))
+def allreduce_cost(topo: Topology, stack: StackProfile, n: int, message_bytes, algorithm_set=None) -> OpCost:
+    return collective_cost("all_reduce", topo, stack, n, message_bytes, algorithm_set)

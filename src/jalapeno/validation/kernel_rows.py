@@ -14,6 +14,7 @@ import numpy as np
 
 from jalapeno.engine.stack import StackProfile, load_stack
 from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.systems import load_system
 from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
 from jalapeno.kernels.gemm import gemm_cost
 from jalapeno.models.lowering import attended_pairs
@@ -89,8 +90,10 @@ def _allreduce_rows(stack) -> list[KernelRow]:
         chip = load_chip(_DEVICE[r["system"]])
         s = stack or load_stack(chip.software_stack)
         n, size = int(r["num_gpus"]), float(r["message_bytes_derived"])
-        algo = "ring" if r["impl"] == "NCCL" else "auto"
-        t = allreduce_cost(chip, s, n, np.array([size]), algorithm=algo).time_s[0]
+        # NCCL picks among ring, tree and NVLS; TensorRT-LLM's custom kernel is one-/two-shot.
+        algos = ("ring", "tree", "in_network") if r["impl"] == "NCCL" else ("one_shot", "two_shot")
+        topo = load_system("dgx-h100").topology
+        t = allreduce_cost(topo, s, n, np.array([size]), algos).time_s[0]
         out.append(KernelRow("allreduce", f"{r['impl']} n={n} bytes={int(size)}", chip.id,
                              float(r["latency_ms"]) * 1e-3, float(t)))
     return out
