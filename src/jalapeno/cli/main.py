@@ -7,6 +7,7 @@ import typer
 from jalapeno.cli.catalog_cmds import chips_app, models_app
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
+from jalapeno.cli.plan_cmd import plan_cmd, systems_app
 from jalapeno.cli.predict_cmds import compare_cmd, predict_cmd
 from jalapeno.cli.serve_cmds import capacity_cmd, simulate_cmd
 from jalapeno.cli.validate_cmd import validate_cmd
@@ -18,9 +19,11 @@ app = typer.Typer(
 app.add_typer(chips_app, name="chips")
 app.add_typer(models_app, name="models")
 app.add_typer(kernel_app, name="kernel")
+app.add_typer(systems_app, name="systems")
 app.command("predict")(user_errors(predict_cmd))
 app.command("compare")(user_errors(compare_cmd))
 app.command("validate")(user_errors(validate_cmd))
+app.command("plan")(user_errors(plan_cmd))
 app.command("simulate")(user_errors(simulate_cmd))
 app.command("capacity")(user_errors(capacity_cmd))
 

@@ -7,7 +7,9 @@ import typer
 from jalapeno.cli.output import emit_json, table
 from jalapeno.engine.compare import best_on_system
 from jalapeno.engine.predict import Workload, predict
+from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.hardware.systems import load_system
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
 
@@ -16,8 +18,11 @@ DEFAULT_COMPARE_CHIPS = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e"
 
 def predict_cmd(
     model: str = typer.Option(..., "--model", help="Model id or path to a config.json."),
-    chip: str = typer.Option(..., "--chip", help="Chip id or path to a chip YAML."),
-    chips: int = typer.Option(None, "--chips", help="Number of chips (default: tp*pp, or 1)."),
+    chip: str = typer.Option(None, "--chip", help="Chip id or path to a chip YAML."),
+    system: str = typer.Option(None, "--system", help="System id (jalapeno systems) instead of --chip."),
+    chips: int = typer.Option(None, "--chips", help="Number of chips (default: tp*pp, or the system's)."),
+    layout: str = typer.Option(None, "--layout",
+                               help="A layout like tp=8,pp=2,ep=16,dp=4 (instead of --tp/--pp/--ep)."),
     tp: int = typer.Option(None, "--tp", help="Tensor-parallel degree (default: all chips, within the domain)."),
     pp: int = typer.Option(1, "--pp", help="Pipeline-parallel degree."),
     ep: int = typer.Option(1, "--ep", help="Expert-parallel degree (divides tp)."),
@@ -30,10 +35,26 @@ def predict_cmd(
 ):
     """Predict throughput, latency, power and energy of one model on one system."""
     m = load_model(model)
-    c = load_chip(chip)
-    n = chips or (tp or 1) * pp
-    plan = ParallelPlan(tp=tp or min(n // pp, c.links.max_domain_chips) or 1, pp=pp, ep=ep)
-    p = predict(m, make_system(c, n), Workload(input_tokens, output_tokens), plan, precision, concurrency)
+    dp = None
+    if layout:
+        plan, dp = ParallelPlan.parse(layout)
+    if system:
+        sysspec = load_system(system, num_chips=chips or (dp * plan.chips_per_replica if layout and dp else None)
+                              ).system_spec()
+    elif chip:
+        c = load_chip(chip)
+        n = chips or ((dp or 1) * plan.chips_per_replica if layout else (tp or 1) * pp)
+        sysspec = make_system(c, n)
+    else:
+        raise JalapenoError("give --chip ID or --system ID")
+    n = sysspec.num_chips
+    if not layout:
+        plan = ParallelPlan(tp=tp or min(n // pp, sysspec.scale_up_chips) or 1, pp=pp, ep=ep)
+    if dp and dp * plan.chips_per_replica != n:
+        raise JalapenoError(f"--layout {layout}: dp={dp} replicas of {plan.chips_per_replica} chips is "
+                            f"{dp * plan.chips_per_replica} chips, but the system has {n}")
+    c = sysspec.chip
+    p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
     d = p.to_dict()
     if json_out:
         emit_json(d)
@@ -46,6 +67,7 @@ def predict_cmd(
 def compare_cmd(
     model: str = typer.Option("gpt-oss-120b", "--model", help="Model id or path to a config.json."),
     chip: list[str] = typer.Option(None, "--chip", help="Chip id or YAML path; repeat for each system."),
+    system: list[str] = typer.Option(None, "--system", help="System id; repeat (in addition to --chip)."),
     chips: int = typer.Option(None, "--chips", help="Chips per system (default: one node of each)."),
     precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
     input_tokens: int = typer.Option(2048, "--input-tokens"),
@@ -59,10 +81,12 @@ def compare_cmd(
     m = load_model(model)
     wl = Workload(input_tokens, output_tokens)
     rows = []
-    for ref in chip or DEFAULT_COMPARE_CHIPS:
+    systems = [load_system(s, num_chips=chips).system_spec() for s in system or []]
+    for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS):
         c = load_chip(ref)
-        n = chips or min(c.node.chips_per_node, c.links.max_domain_chips)
-        rows.append(best_on_system(m, make_system(c, n), wl, precision, min_user_rate or None))
+        systems.append(make_system(c, chips or min(c.node.chips_per_node, c.links.max_domain_chips)))
+    for sysspec in systems:
+        rows.append(best_on_system(m, sysspec, wl, precision, min_user_rate or None))
     out = []
     for r in rows:
         p = r.prediction

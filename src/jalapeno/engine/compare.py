@@ -25,20 +25,25 @@ class CompareRow:
     note: str = ""
 
 
-def candidate_plans(model: ModelSpec, system: SystemSpec) -> list[ParallelPlan]:
-    n, domain = system.num_chips, system.chip.links.max_domain_chips
+def candidate_plans(model: ModelSpec, system: SystemSpec, max_pp: int = 8) -> list[ParallelPlan]:
+    """Layouts worth trying: tensor parallelism inside the scale-up domain, pipelines, and for
+    MoE models expert parallelism inside the tp group or wide (ep > tp, attention data parallel)."""
+    n, domain = system.num_chips, system.scale_up_chips
     heads = model.layers[0].attention.heads
     experts = max((g.mlp.experts for g in model.layers), default=0)
+    powers = [1 << i for i in range(0, 11) if 1 << i <= n]
     plans = []
-    for tp in (1, 2, 4, 8, 16, 32, 64):
-        if tp > min(n, domain) or heads % tp:
+    for tp in powers:
+        if tp > domain or heads % tp:
             continue
-        for pp in (1, 2, 4, 8):
-            if tp * pp > min(n, domain) or n % (tp * pp) or pp > model.num_layers:
-                continue
-            eps = [e for e in (1, 2, 4, 8, 16, 32, 64)
-                   if e <= tp and tp % e == 0 and (experts % e == 0 if experts else e == 1)]
-            plans += [ParallelPlan(tp=tp, pp=pp, ep=e) for e in eps]
+        for pp in (p for p in powers if p <= max_pp and p <= model.num_layers):
+            eps = [1]
+            if experts:
+                eps = [e for e in powers if experts % e == 0 and (tp % e == 0 or e % tp == 0)]
+            for e in eps:
+                plan = ParallelPlan(tp=tp, pp=pp, ep=e)
+                if plan.chips_per_replica <= n and n % plan.chips_per_replica == 0:
+                    plans.append(plan)
     return plans
 
 

@@ -75,6 +75,9 @@ class FastStep:
         self.max_tokens = int(max_tokens or (s.stack.max_num_tokens + s.stack.max_batch_size))
         self.max_seqs = int(max_seqs or s.stack.max_batch_size)
         self.pp = s.plan.pp
+        # A replica's batch spreads over pp microbatches and attn_dp attention groups; groups
+        # run side by side, microbatches one after another through the stages.
+        self.split = s.plan.pp * s.plan.attn_dp
         fmt = compute_format(s.prec.weights, s.prec.activations)
         self._fmt = fmt
         T = np.arange(self.max_tokens + 1, dtype=float)
@@ -142,7 +145,7 @@ class FastStep:
         (more than one when verifying speculative drafts) after `decode_context_sum` cached tokens in
         all, plus prefill chunks given as (new tokens, tokens already cached) per sequence.
         Microbatches of a pipeline are folded in: the time is that of the whole replica's step."""
-        pp = self.pp
+        pp, split = self.pp, self.split
         n_pref = len(prefill_chunks)
         pref_tokens = sum(c for c, _ in prefill_chunks)
         T = decode_seqs * decode_tokens_per_seq + pref_tokens
@@ -150,15 +153,15 @@ class FastStep:
         if T > self.max_tokens or outs > self.max_seqs:
             raise ValueError(f"step of {T} tokens / {outs} sequences exceeds the tabulated "
                              f"{self.max_tokens} / {self.max_seqs}")
-        Tm = T / pp  # each microbatch's share; tables are per stage, interpolate for fractions
-        Om = outs / pp
+        Tm = T / split  # one microbatch of one attention group; tables are per stage and chip
+        Om = outs / split
         time = self._interp(self.token_time, Tm) + self._interp(self.out_time, Om)
         energy = self._interp(self.token_energy, Tm) + self._interp(self.out_energy, Om)
         if decode_seqs:
-            time += self._interp(self.dec_time, decode_seqs * decode_tokens_per_seq / pp)
-            energy += self._interp(self.dec_energy, decode_seqs * decode_tokens_per_seq / pp)
+            time += self._interp(self.dec_time, decode_seqs * decode_tokens_per_seq / split)
+            energy += self._interp(self.dec_energy, decode_seqs * decode_tokens_per_seq / split)
         if n_pref and self.ctx_time.any():
-            expanded = (pref_tokens + sum(p for _, p in prefill_chunks)) / pp
+            expanded = (pref_tokens + sum(p for _, p in prefill_chunks)) / split
             time += float(np.interp(expanded, self.ctx_grid, self.ctx_time))
             energy += float(np.interp(expanded, self.ctx_grid, self.ctx_energy))
         flops = 0.0
@@ -168,7 +171,7 @@ class FastStep:
         for g in self.groups:
             cnt = g.count  # already per pipeline stage (lowered with pp)
             if decode_seqs:
-                seqs = decode_seqs / pp
+                seqs = decode_seqs / split
                 per_seq = attended_context(mean_ctx + decode_tokens_per_seq - 1, g.window, g.chunk)
                 ctx = float(per_seq) * seqs * decode_tokens_per_seq
                 b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * g.heads * (g.qk + g.v) * 2.0
@@ -187,14 +190,14 @@ class FastStep:
                     pairs += float(attended_pairs(prior, chunk, g.window, g.chunk))
                     read += min(prior + chunk, (g.window + chunk) if g.window else math.inf)
                     blocks += g.prefill_heads * math.ceil(chunk / Q_TILE)
-                pairs /= pp
-                read /= pp
-                blocks /= pp
+                pairs /= split
+                read /= split
+                blocks /= split
                 dims = g.prefill_qk + g.prefill_v
                 f = 2.0 * g.prefill_heads * pairs * dims
                 wave = math.ceil(blocks / self.units) * self.units / blocks if blocks > 0 else 1.0
                 t_c = (f / self.att_peak + g.prefill_heads * pairs / self.exp_rate) * wave
-                b = (pref_tokens / pp * g.prefill_heads * dims * 2.0
+                b = (pref_tokens / split * g.prefill_heads * dims * 2.0
                      + read * g.prefill_kv_heads * dims * g.prefill_kv_bytes)
                 t_blocks = math.ceil(blocks / self.units) * self.block_lat
                 t = max(t_c, b / self.bw, t_blocks) + k * PREFILL_LAUNCHES

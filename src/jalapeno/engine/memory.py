@@ -32,7 +32,11 @@ def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan)
             replicated = h * (latent + a.q_lora_rank)
         elif a.kv_heads < plan.tp:
             replicated = 2 * h * a.head_dim * a.kv_heads * (plan.tp // a.kv_heads - 1)
-        per_layer = (attn - replicated) / plan.tp + replicated + g.mlp.params(h) / plan.tp + 2 * h
+        mlp = g.mlp.params(h) / plan.tp
+        if g.mlp.is_moe and plan.ep > plan.tp:  # whole experts split ep ways; shared experts tp ways
+            shared = g.mlp.shared_params(h)
+            mlp = (g.mlp.params(h) - shared) / plan.ep + shared / plan.tp
+        per_layer = (attn - replicated) / plan.tp + replicated + mlp + 2 * h
         total += per_layer * g.count
     return total / plan.pp * wb + model.embedding_params / plan.tp * 2.0
 

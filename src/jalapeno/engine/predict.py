@@ -90,8 +90,8 @@ class Setup:
 def make_setup(model: ModelSpec, system: SystemSpec, plan: ParallelPlan | None = None,
                precision: str | None = None, stack: StackProfile | None = None) -> Setup:
     chip = system.chip
-    plan = plan or ParallelPlan(tp=min(system.num_chips, chip.links.max_domain_chips))
-    plan.check(model, system.num_chips, chip.links.max_domain_chips)
+    plan = plan or ParallelPlan(tp=min(system.num_chips, system.scale_up_chips))
+    plan.check(model, system.num_chips, system.scale_up_chips)
     prec = precision_for(precision or model.native_format, chip.native_formats())
     return Setup(model, system, plan, prec, stack or load_stack(chip.software_stack))
 
@@ -118,7 +118,8 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     limits["token budget"] = max(limits["token budget"], 1)
     # With pp microbatches in flight, each stage's microbatch is B/pp; the caps apply to the whole batch.
     name = min(limits, key=limits.get)
-    return max(limits[name], 1), name, kv_free, weights
+    # Each attention data-parallel group is an engine rank with its own cache and limits.
+    return max(limits[name], 1) * s.plan.attn_dp, name, kv_free, weights
 
 
 def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndarray]:
@@ -126,7 +127,7 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     s = setup
     B = np.atleast_1d(np.asarray(batch_per_replica, dtype=float))
     pp = s.plan.pp
-    micro = B / pp
+    micro = B / pp / s.plan.attn_dp  # one attention group's share of one microbatch
     ratio = wl.input_tokens / wl.output_tokens / wl.beams
     batch = Batch.of(decode_seqs=micro, decode_context=wl.input_tokens + wl.output_tokens / 2,
                      prefill_seqs=micro / wl.output_tokens, prefill_tokens=micro * ratio, prefill_context=0)
@@ -137,7 +138,7 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     chip_power = cost.energy_j / cost.time_s
     power = chips * chip_power + s.system.host_power_w
     # First token: the prompt is prefilled within the per-step token budget left by the decodes.
-    prefill_room = np.maximum(s.stack.max_num_tokens - micro, 1.0)
+    prefill_room = np.maximum(s.stack.max_num_tokens - micro, 1.0)  # per engine rank
     steps_to_first = np.ceil(wl.input_tokens / prefill_room)
     ttft = steps_to_first * tpot
     return {"B": B, "tpot": tpot, "throughput": tput, "power": power, "ttft": ttft, "cost": cost}
@@ -168,7 +169,7 @@ def _prediction(setup: Setup, wl: Workload, b: int, limit: str, kv_free: float, 
     tput = float(r["throughput"][0])
     chips = setup.system.num_chips
     kv_used = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan,
-                                          wl.input_tokens + wl.output_tokens / 2)) * b
+                                          wl.input_tokens + wl.output_tokens / 2)) * b / setup.plan.attn_dp
     power = float(r["power"][0])
     return Prediction(
         model=setup.model.id, chip=setup.system.chip.id, chips=chips, layout=setup.plan.label(),

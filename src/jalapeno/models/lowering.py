@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jalapeno.formats import Precision
-from jalapeno.models.ops import AllReduce, DecodeAttention, Elementwise, Gemm, Op, PrefillAttention
+from jalapeno.models.ops import AllReduce, AllToAll, DecodeAttention, Elementwise, Gemm, Op, PrefillAttention
 from jalapeno.models.spec import Attention, LayerGroup, Mlp, ModelSpec
 
 # Operators whose size follows the number of sequences emitting a token, not the token count.
@@ -96,9 +96,8 @@ def lower_step(model: ModelSpec, batch: Batch, prec: Precision, tp: int = 1, pp:
 def _layer_ops(model: ModelSpec, g: LayerGroup, b: Batch, prec: Precision, tp: int, ep: int, count: float) -> list[Op]:
     a, h = g.attention, model.hidden
     T = b.tokens
-    w, act = prec.weights, prec.activations
     ops = _attention_ops(a, h, b, prec, tp, count)
-    ops += _mlp_ops(g.mlp, h, T, w, act, tp, ep, count)
+    ops += _mlp_ops(g.mlp, h, T, prec, tp, ep, count)
     # Norms, residual adds, RoPE, activation function, KV-cache write: streaming passes.
     heads_l = a.heads / tp
     inter = (g.mlp.intermediate * max(g.mlp.top_k, 1) + g.mlp.shared_intermediate) / tp
@@ -107,6 +106,35 @@ def _layer_ops(model: ModelSpec, g: LayerGroup, b: Batch, prec: Precision, tp: i
     if tp > 1:
         ops.append(AllReduce("attn_allreduce", T * h * 2.0, tp, count))
         ops.append(AllReduce("mlp_allreduce", T * h * 2.0, tp, count))
+    return ops
+
+
+def _wide_ep_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: float) -> list[Op]:
+    """Wide expert parallelism (ep > tp): `T` is one attention group's tokens; ep/tp groups feed
+    the experts, each chip holds E/ep whole experts; dispatch and combine are all-to-alls in
+    which each chip sends its 1/tp share of the group's tokens, top_k copies each."""
+    w, act = prec.weights, prec.activations
+    up = m.matrices - 1
+    groups = ep // tp
+    global_tokens = T * groups
+    assignments = global_tokens * m.top_k
+    busiest = assignments / ep * ep_imbalance(assignments, ep)
+    local = m.experts // ep
+    touched = np.minimum(np.maximum(expected_experts_touched(global_tokens, m.top_k, m.experts) / ep,
+                                    np.minimum(busiest, 1.0)), local)
+    per_expert = busiest / np.maximum(touched, 1e-9)
+    sent = T / tp * m.top_k * h
+    ops: list[Op] = [
+        Gemm("router", T, m.experts, h, count, "bf16", "bf16"),
+        AllToAll("moe_dispatch", sent * prec.act_bytes(), ep, count),
+        Elementwise("moe_permute", busiest * h * 2.0 * 4, busiest * h * 2.0, 3, count),
+        Gemm("experts_up", per_expert, up * m.intermediate, h, count, w, act, groups=touched),
+        Gemm("experts_down", per_expert, h, m.intermediate, count, w, act, groups=touched),
+        AllToAll("moe_combine", sent * 2.0, ep, count),
+    ]
+    if m.shared_intermediate:
+        sh = -(-m.shared_intermediate // tp)
+        ops += [Gemm("shared_up", T, up * sh, h, count, w, act), Gemm("shared_down", T, h, sh, count, w, act)]
     return ops
 
 
@@ -168,8 +196,11 @@ def ep_imbalance(assignments, ep: int):
     return 1.0 + np.sqrt(2.0 * np.log(ep)) * np.sqrt(mean) / mean
 
 
-def _mlp_ops(m: Mlp, h: int, T, w: str, act: str, tp: int, ep: int, count: float) -> list[Op]:
+def _mlp_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: float) -> list[Op]:
+    w, act = prec.weights, prec.activations
     up = m.matrices - 1
+    if m.is_moe and ep > tp:
+        return _wide_ep_ops(m, h, T, prec, tp, ep, count)
     if not m.is_moe:
         inter = -(-m.intermediate // tp)
         return [Gemm("mlp_up", T, up * inter, h, count, w, act), Gemm("mlp_down", T, h, inter, count, w, act)]

@@ -1,0 +1,113 @@
+"""`jalapeno plan`: layouts and batch sizes of a model on a system, the Pareto frontier and the
+best point per objective; and `jalapeno systems`: the system catalog."""
+
+from __future__ import annotations
+
+import typer
+
+from jalapeno.cli.output import console, emit_json, table, user_errors
+from jalapeno.engine.planner import OBJECTIVES, plan_deployment
+from jalapeno.engine.predict import Workload
+from jalapeno.errors import JalapenoError
+from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.hardware.spec import SystemSpec
+from jalapeno.hardware.systems import load_system, system_ids, system_yaml_text
+from jalapeno.models.config import load_model
+
+systems_app = typer.Typer(help="Systems in the catalog: chips, how many, and how they are wired.",
+                          invoke_without_command=True)
+
+
+def resolve_system(system: str | None, chip: str | None, chips: int | None) -> SystemSpec:
+    """A catalog system (optionally resized to `chips`), or `chips` of `chip` on its own links."""
+    if system:
+        return load_system(system, num_chips=chips).system_spec()
+    if not chip:
+        raise JalapenoError("give --system ID or --chip ID")
+    c = load_chip(chip)
+    return make_system(c, chips or min(c.node.chips_per_node, c.links.max_domain_chips))
+
+
+def plan_cmd(
+    model: str = typer.Option(..., "--model", help="Model id or config.json path."),
+    system: str = typer.Option(None, "--system", help="System id (jalapeno systems) or use --chip."),
+    chip: str = typer.Option(None, "--chip", help="Chip id or YAML path (a single scale-up domain)."),
+    chips: int = typer.Option(None, "--chips", help="Number of chips (resizes a catalog system)."),
+    precision: str = typer.Option(None, "--precision"),
+    input_tokens: int = typer.Option(2048, "--input-tokens"),
+    output_tokens: int = typer.Option(256, "--output-tokens"),
+    slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms"),
+    slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms"),
+    objective: str = typer.Option("throughput", "--objective", help="throughput, tokens-per-joule or cost."),
+    chip_hour_usd: float = typer.Option(None, "--chip-hour-usd", help="Price of one chip-hour (needed for cost)."),
+    usd_per_kwh: float = typer.Option(0.0, "--usd-per-kwh", help="Electricity price (for cost)."),
+    json_out: bool = typer.Option(False, "--json"),
+):
+    """Search layouts (tp, pp, ep, replicas) and batch sizes; print the Pareto frontier."""
+    if objective not in OBJECTIVES:
+        raise JalapenoError(f"--objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
+    if objective == "cost" and chip_hour_usd is None:
+        raise JalapenoError("--objective cost needs --chip-hour-usd (the catalog holds no prices)")
+    m = load_model(model)
+    sysspec = resolve_system(system, chip, chips)
+    res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
+                          slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
+                          chip_hour_usd, usd_per_kwh)
+    if not res.points:
+        reasons = "; ".join(f"{k}: {v}" for k, v in list(res.rejected.items())[:3])
+        raise JalapenoError(f"no layout of {m.id} on {sysspec.num_chips} x {sysspec.chip.id} meets the bounds"
+                            + (f" ({reasons})" if reasons else ""))
+    best = res.best[objective]
+    if json_out:
+        emit_json({"model": m.id, "chip": sysspec.chip.id, "chips": sysspec.num_chips, "objective": objective,
+                   "layouts_tried": res.layouts_tried, "layouts_feasible": res.layouts_feasible,
+                   "best": {k: v.to_dict() for k, v in res.best.items()},
+                   "frontier": [p.to_dict() for p in res.frontier], "rejected": res.rejected})
+        return
+    shown = res.frontier
+    if len(shown) > 16:  # thin a long frontier for the screen; --json has every point
+        keep = {id(v) for v in res.best.values()}
+        step = len(shown) / 14
+        idx = {int(i * step) for i in range(14)} | {len(shown) - 1}
+        shown = [p for i, p in enumerate(shown) if i in idx or id(p) in keep]
+    table(f"Pareto frontier: {m.id} on {sysspec.num_chips} x {sysspec.chip.id} ({res.layouts_feasible} of "
+          f"{res.layouts_tried} layouts fit)",
+          ["layout", "replicas", "concurrency", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "$/Mtok", ""],
+          [[p.layout, p.replicas, p.concurrency, p.output_tokens_per_s_per_chip, p.output_tokens_per_s_per_user,
+            p.ttft_s, p.output_tokens_per_joule, p.usd_per_million_tokens if p.usd_per_million_tokens else "-",
+            " ".join(k for k, v in res.best.items() if v is p)] for p in shown])
+    console.print(f"best for {objective}: {best.layout}, concurrency {best.concurrency}: "
+                  f"{best.output_tokens_per_s_per_chip:,.0f} tokens/s/chip at "
+                  f"{best.output_tokens_per_s_per_user:,.1f} tokens/s/user", highlight=False)
+
+
+@systems_app.callback()
+@user_errors
+def systems(ctx: typer.Context, json_out: bool = typer.Option(False, "--json")):
+    """List the system catalog."""
+    if ctx.invoked_subcommand:
+        return
+    rows = []
+    for sid in system_ids():
+        s = load_system(sid)
+        rows.append({"id": sid, "name": s.name, "chip": s.chip.id, "chips": s.num_chips,
+                     "scale_up_chips": s.scale_up_chips, "topology": s.topology.describe()})
+    if json_out:
+        emit_json(rows)
+        return
+    table("Systems", ["id", "chip", "chips", "scale-up", "topology"],
+          [[r["id"], r["chip"], r["chips"], r["scale_up_chips"], r["topology"]] for r in rows])
+
+
+@systems_app.command("show")
+@user_errors
+def systems_show(system: str = typer.Argument(...), as_yaml: bool = typer.Option(False, "--yaml")):
+    """Print one system's YAML (with the source of every figure)."""
+    if as_yaml:
+        typer.echo(system_yaml_text(system), nl=False)
+        return
+    s = load_system(system)
+    table(f"{s.name} ({s.id})", ["field", "value"],
+          [["chip", s.chip.id], ["chips", s.num_chips], ["chips per node", s.chips_per_node],
+           ["scale-up chips", s.scale_up_chips], ["topology", s.topology.describe()],
+           ["host power per node W", s.host_power_w]])
