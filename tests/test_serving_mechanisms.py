@@ -147,8 +147,9 @@ def test_routing_policies(setup):
     heavy = [Request(0, 0.0, 400, 50), Request(1, 0.1, 4, 2), Request(2, 0.2, 4, 2)]
     _, rec, _ = run(setup, cfg(replicas=2, router="least_outstanding"), heavy)
     assert rec[1].replica == 1 and rec[2].replica == 1
-    pre = [Request(0, 0.0, 600, 2, prefix_hashes=(7, 8)), Request(1, 0.0, 4, 2),
-           Request(2, 5.0, 600, 2, prefix_hashes=(7, 9))]
+    # Same first four 512-token blocks (a shared system prompt and conversation), different tail.
+    pre = [Request(0, 0.0, 2600, 2, prefix_hashes=(7, 8, 9, 10, 11, 12)), Request(1, 0.0, 4, 2),
+           Request(2, 5.0, 2600, 2, prefix_hashes=(7, 8, 9, 10, 13, 14))]
     _, rec, _ = run(setup, cfg(replicas=2, router="prefix_affinity"), pre)
     assert rec[2].replica == rec[0].replica
 

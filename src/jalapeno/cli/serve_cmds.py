@@ -120,8 +120,8 @@ def capacity_cmd(
     spec_method: str = typer.Option(None, "--spec"), spec_tokens: int = typer.Option(None, "--spec-tokens"),
     spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
     draft_model: str = typer.Option(None, "--draft-model"), disaggregate: str = typer.Option(None, "--disaggregate"),
-    slo_ttft_ms: float = typer.Option(2000.0, "--slo-ttft-ms"),
-    slo_tpot_ms: float = typer.Option(200.0, "--slo-tpot-ms"),
+    slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms", help="Default: the scenario's, else 2000."),
+    slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms", help="Default: the scenario's, else 200."),
     duration: float = typer.Option(120.0, "--duration", help="Seconds of traffic per probe."),
     seed: int = typer.Option(None, "--seed"), json_out: bool = typer.Option(False, "--json"),
 ):

@@ -11,11 +11,15 @@ Units are in the field names: `_tflops` (dense, no structured sparsity), `_gib` 
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib import resources
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
-from jalapeno.hardware.topology import Topology, topology_from_links
+from jalapeno.hardware.topology import Level, Topology, topology_from_links
+from jalapeno.sourced import split_sources
 
 NumberFormat = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 ChipKind = Literal["gpu", "tpu", "asic", "cpu", "lpu"]
@@ -177,7 +181,9 @@ class SystemSpec(_Strict):
 
     @property
     def effective_topology(self) -> Topology:
-        return self.topology or topology_from_links(self.chip.links)
+        """The wiring: the system's own, or the chip's scale-up links plus, when the chips fill
+        more than one domain, a default scale-out network (data/scale_out_default.yaml)."""
+        return self.topology or _chip_topology(self.chip.links, self.num_chips)
 
     @property
     def scale_up_chips(self) -> int:
@@ -193,3 +199,16 @@ class SystemSpec(_Strict):
     def host_power_w(self) -> float:
         """Host power attributed to these chips (a share of a node when fewer chips than a node)."""
         return self.chip.node.host_power_w * self.num_chips / self.chip.node.chips_per_node
+
+
+@lru_cache(maxsize=128)
+def _chip_topology(links: Links, num_chips: int) -> Topology:
+    inner = topology_from_links(links)
+    domain = links.max_domain_chips
+    if num_chips <= domain:
+        return inner
+    plain, _, _ = split_sources(yaml.safe_load(
+        (resources.files("jalapeno.hardware") / "data" / "scale_out_default.yaml").read_text()))
+    outer = Level.model_validate({"name": "scale-out", "size": -(-num_chips // domain),
+                                  **{k: v for k, v in plain.items() if k != "source"}})
+    return Topology(levels=(*inner.levels, outer))

@@ -144,7 +144,8 @@ class Replica:
                 if c and self._grow(seq, seq.ctx + c):
                     chunks.append((seq, c))
                     budget -= c
-        while self.waiting and budget > 0 and len(self.running) < sc.max_num_seqs and self.role != "decode":
+        # (On a decode replica the queue holds only preempted sequences, recomputed here.)
+        while self.waiting and budget > 0 and len(self.running) < sc.max_num_seqs:
             seq = self.waiting[0]
             if not seq.matched:
                 self._match_prefix(seq)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from jalapeno.workloads.request import Request
 
+AFFINITY_DEPTH = 4  # prefix blocks (of 512 tokens) that identify a conversation or session
+
 
 class Router:
     def __init__(self, policy: str, replicas: list):
@@ -29,7 +31,7 @@ class Router:
             self._next += 1
             return rep
         if self.policy == "prefix_affinity" and req.prefix_hashes:
-            key = req.prefix_hashes[0]
+            key = req.prefix_hashes[min(AFFINITY_DEPTH, len(req.prefix_hashes)) - 1]
             least = self._least()
             home = self._home.get(key)
             if home is not None:

@@ -166,6 +166,9 @@ class Simulator:
             m.drop("prompt + output longer than the KV cache of one replica "
                    f"({rep.kv.num_blocks * rep.kv.block_size} tokens)")
             return
+        if not self.cfg.scheduler.chunked_prefill and req.input_tokens > rep.max_tokens:
+            m.drop(f"prompt longer than the per-step token budget ({rep.max_tokens}) without chunked prefill")
+            return
         rep.enqueue(Seq(req))
         if not rep.busy:
             self._start(rep, now)
