@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jalapeno.cli.output import console, emit_json, err_console, table
+from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.capacity import find_capacity
 from jalapeno.serving.run import simulate
 from jalapeno.serving.scenario import load_scenario, merge, parse_scenario
@@ -43,6 +44,11 @@ def _scenario(scenario: Path | None, **flags):
            "tpot_s": flags["slo_tpot_ms"] / 1e3 if flags["slo_tpot_ms"] else None}
     serving = {"replicas": flags["replicas"], "router": flags["router"], "scheduler": sched, "speculative": spec,
                "disaggregation": dis, "slo": slo, "seed": flags["seed"]}
+    if flags.get("layout"):
+        plan, dp = ParallelPlan.parse(flags["layout"])
+        flags.update(tp=plan.tp, pp=plan.pp, ep=plan.ep)
+        if dp and not flags["replicas"]:
+            serving["replicas"] = dp
     top = {"model": flags["model"], "chip": flags["chip"], "tp": flags["tp"], "pp": flags["pp"], "ep": flags["ep"],
            "precision": flags["precision"], "workload": wl, "serving": serving}
     raw = merge(base, top)
@@ -58,6 +64,7 @@ def simulate_cmd(
     model: str = typer.Option(None, "--model", help="Model id or config.json path (default llama-3.1-8b)."),
     chip: str = typer.Option(None, "--chip", help="Chip id or YAML path (default h100-sxm)."),
     tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
+    layout: str = typer.Option(None, "--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas)."),
     precision: str = typer.Option(None, "--precision"),
     trace: str = typer.Option(None, "--trace", help="Trace name (azure-code, azure-conv, mooncake-conversation, "
                                                    "mooncake-synthetic) or path."),
@@ -107,6 +114,7 @@ def capacity_cmd(
     scenario: Path = typer.Argument(None, help="Scenario YAML (flags override its fields)."),
     model: str = typer.Option(None, "--model"), chip: str = typer.Option(None, "--chip"),
     tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
+    layout: str = typer.Option(None, "--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas)."),
     precision: str = typer.Option(None, "--precision"),
     trace: str = typer.Option(None, "--trace"), generator: str = typer.Option(None, "--generator"),
     profile: str = typer.Option(None, "--profile"),

@@ -10,6 +10,7 @@ parallelism gives each stage `1/pp` of the layers. This module knows nothing of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,19 +78,28 @@ def attended_context(context, window: int, chunk: int):
 
 
 def lower_step(model: ModelSpec, batch: Batch, prec: Precision, tp: int = 1, pp: int = 1, ep: int = 1) -> list[Op]:
-    """Operators one chip of one pipeline stage runs for this batch (counts are per step)."""
+    """Operators one chip of the slowest pipeline stage runs for this batch (counts per step).
+
+    With pipeline parallelism the stages run in lockstep, so the slowest sets the pace: it holds
+    ceil(layers / pp) layers and the last stage also runs the LM head and sampling (the first
+    stage's embedding gather is lighter and hides behind it). That imbalance is the pipeline's
+    bubble in steady state; with one microbatch per stage in flight there is no fill bubble.
+    """
     ops: list[Op] = []
+    layers = model.num_layers
+    imbalance = math.ceil(layers / pp) / (layers / pp)
     for group in model.layers:
-        ops += _layer_ops(model, group, batch, prec, tp, ep, group.count / pp)
+        ops += _layer_ops(model, group, batch, prec, tp, ep, group.count / pp * imbalance)
     T = batch.tokens
     out_seqs = batch.decode_seqs + batch.prefill_seqs
     # Embedding gather on the first stage, logits on the last: one stage's share each.
-    ops.append(Elementwise("embedding", T * model.hidden * 2.0, np.zeros_like(T), 1, 1.0 / pp))
-    ops.append(Gemm("lm_head", out_seqs, -(-model.vocab // tp), model.hidden, 1.0 / pp, "bf16", "bf16"))
+    if pp == 1:
+        ops.append(Elementwise("embedding", T * model.hidden * 2.0, np.zeros_like(T), 1, 1.0))
+    ops.append(Gemm("lm_head", out_seqs, -(-model.vocab // tp), model.hidden, 1.0, "bf16", "bf16"))
     ops.append(Elementwise("sampling", out_seqs * model.vocab / tp * 4.0, out_seqs * model.vocab / tp * 5.0,
-                           2, 1.0 / pp))
+                           2, 1.0))
     if tp > 1:
-        ops.append(AllReduce("logits_gather", out_seqs * 8.0 * tp, tp, 1.0 / pp))
+        ops.append(AllReduce("logits_gather", out_seqs * 8.0 * tp, tp, 1.0))
     return ops
 
 

@@ -60,9 +60,11 @@ class ParallelPlan:
         if self.tp < 1 or self.pp < 1 or self.ep < 1:
             problems.append("tp, pp and ep must be at least 1")
         if self.chips_per_replica > num_chips:
-            problems.append(f"the layout needs {self.chips_per_replica} chips but the system has {num_chips}")
+            problems.append(f"the layout needs {self.chips_per_replica} chips but the system has {num_chips} "
+                            f"(use --chips {self.chips_per_replica} or a smaller layout)")
         elif num_chips % self.chips_per_replica:
-            problems.append(f"{num_chips} chips do not split into replicas of {self.chips_per_replica}")
+            problems.append(f"{num_chips} chips do not split into replicas of {self.chips_per_replica} "
+                            f"(use a multiple of {self.chips_per_replica} chips)")
         if self.tp > max_domain:
             problems.append(f"tp = {self.tp} is larger than the scale-up domain ({max_domain} chips)")
         if attn.heads % self.tp:
@@ -73,10 +75,10 @@ class ParallelPlan:
         experts = max((g.mlp.experts for g in model.layers), default=0)
         if self.ep > 1 and not experts:
             problems.append("ep > 1 needs a mixture-of-experts model")
-        elif experts and self.ep > experts:
-            problems.append(f"ep = {self.ep} is above the {experts} experts")
-        elif experts and experts % self.ep:
-            problems.append(f"ep = {self.ep} does not divide the {experts} experts")
+        elif experts and (self.ep > experts or experts % self.ep):
+            ok = [e for e in (1, 2, 4, 8, 16, 32, 64, 128, 256) if experts % e == 0 and e <= num_chips]
+            what = "is above" if self.ep > experts else "does not divide"
+            problems.append(f"ep = {self.ep} {what} the {experts} experts (try ep in {ok})")
         if self.ep <= self.tp and self.tp % self.ep:
             problems.append(f"ep = {self.ep} must divide tp = {self.tp} (or be a multiple of it)")
         if self.ep > self.tp and self.ep % self.tp:
