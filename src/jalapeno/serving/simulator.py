@@ -37,6 +37,7 @@ class SimulationResult:
     kv_blocks_per_replica: int
     wall_s: float = 0.0
     backlog_at_last_arrival: int = 0
+    work_growth: float = 1.0
 
     def summary(self) -> dict:
         m = self.metrics
@@ -72,7 +73,7 @@ class SimulationResult:
             "output_tokens_per_joule": m.output_tokens / energy if energy else 0.0,
             "steps": sum(r.steps for r in self.replicas), "replicas": len(self.replicas), "chips": chips,
             "kv_blocks_per_replica": self.kv_blocks_per_replica, "wall_s": self.wall_s,
-            "backlog_at_last_arrival": self.backlog_at_last_arrival,
+            "backlog_at_last_arrival": self.backlog_at_last_arrival, "work_growth": self.work_growth,
         }
 
 
@@ -115,6 +116,7 @@ class Simulator:
         self._plans: dict[int, object] = {}
         self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
         self.backlog = 0
+        self.work_samples: list[tuple[float, int]] = []  # (time, outstanding tokens), every 64 arrivals
 
     def _start(self, rep: Replica, now: float) -> None:
         plan = rep.plan_step()
@@ -145,8 +147,11 @@ class Simulator:
                 now = nxt.arrival_s
                 self._arrive(nxt, now)
                 nxt = next(arrivals, None)
+                if self.metrics.arrived % 64 == 0:
+                    self.work_samples.append((now, sum(r.outstanding_tokens for r in self.replicas)))
                 if nxt is None:  # queue left when arrivals stop: a growing queue means overload
                     self.backlog = sum(len(r.waiting) for r in self.replicas)
+                    self.work_samples.append((now, sum(r.outstanding_tokens for r in self.replicas)))
                 continue
             now, _, kind, obj = heapq.heappop(self._events)
             if kind == _STEP:
@@ -156,7 +161,18 @@ class Simulator:
         for _ in self._parked:  # only possible if no decode replica can ever hold them
             self.metrics.drop("no decode replica could hold the transferred KV cache")
         return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
-                                _time.perf_counter() - wall, self.backlog)
+                                _time.perf_counter() - wall, self.backlog, self._work_growth())
+
+    def _work_growth(self) -> float:
+        """Outstanding work (tokens still to prefill or generate) when arrivals stop, over its
+        mean through the second half of the arrivals: near 1 when the server keeps up, growing
+        with the backlog when it does not."""
+        if len(self.work_samples) < 4:
+            return 1.0
+        end_t, end_w = self.work_samples[-1]
+        half = [w for t, w in self.work_samples if t >= end_t / 2]
+        mean = sum(half) / len(half)
+        return end_w / mean if mean > 0 else 1.0
 
     def _arrive(self, req: Request, now: float) -> None:
         m = self.metrics
