@@ -49,6 +49,11 @@ class Case:
     extra: dict = field(default_factory=dict)
     predicted: float = 0.0
     layout: str = ""
+    stack: str = ""  # software stack profile; empty: the chip's default
+
+    @property
+    def stack_id(self) -> str:
+        return self.stack or load_chip(self.chip).software_stack
 
     @property
     def error_pct(self) -> float:
@@ -98,6 +103,11 @@ def _precision(chip: str, family: str) -> str:
     return "fp8"
 
 
+def _stack_for(software: str) -> str:
+    """The stack profile of a submission's software, where it differs from the chip's default."""
+    return "trtllm-0.9" if software.startswith("TensorRT 9.") else ""
+
+
 def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str, str]]]:
     """(cases, skipped rows with the reason) for one MLPerf scenario."""
     cfg = _mlperf_config()
@@ -135,7 +145,7 @@ def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str,
             "mlperf", label, load_chip(chip).vendor, b["model"], chip, n_acc, _precision(chip, family),
             int(b["input_tokens"]), int(over.get("output_tokens", b["output_tokens"])), measured, unit=unit,
             beams=int(b.get("beams", 1)), tdp_w=over.get("tdp_w"), source=f"MLPerf Inference v4.1 {scenario}, {label}",
-            extra={"submitter": r["submitter"], "software": r["sw"]}))
+            extra={"submitter": r["submitter"], "software": r["sw"]}, stack=_stack_for(r["sw"])))
     return cases, skipped
 
 

@@ -12,7 +12,6 @@ import numpy as np
 
 from jalapeno.engine.stack import StackProfile, load_stack
 from jalapeno.errors import JalapenoError
-from jalapeno.hardware.catalog import load_chip
 from jalapeno.validation.e2e_rows import mlperf_cases, predict_case, trtllm_cases
 from jalapeno.validation.kernel_rows import kernel_rows
 
@@ -31,7 +30,7 @@ def fit_stack(stack_id: str, max_evals: int = 300) -> tuple[StackProfile, float,
     except ImportError:
         raise JalapenoError("--refit needs scipy: pip install 'jalapeno[fit]'") from None
     base = load_stack(stack_id)
-    cases = [c for c in trtllm_cases() + mlperf_cases("Offline")[0] if load_chip(c.chip).software_stack == stack_id]
+    cases = [c for c in trtllm_cases() + mlperf_cases("Offline")[0] if c.stack_id == stack_id]
     if not cases:
         raise JalapenoError(f"no measured rows use stack '{stack_id}'")
     with_kernels = stack_id == "trtllm"

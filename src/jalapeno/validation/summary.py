@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from jalapeno.engine.stack import StackProfile, load_stack
-from jalapeno.hardware.catalog import load_chip
 from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
 
@@ -50,7 +49,7 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
     cases += mlperf
     used = {}
     for c in cases:
-        sid = load_chip(c.chip).software_stack
+        sid = c.stack_id
         used[sid] = stacks.get(sid) or load_stack(sid)
         c.predicted = predict_case(c, used[sid])
     kernels = kernel_rows(stacks.get("trtllm"))
