@@ -9,7 +9,12 @@ chips, models and stack profiles all share one convention.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import yaml
+
+from jalapeno.errors import SpecError, UnknownIdError
 
 
 def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tuple[Any, dict[str, str], list[str]]:
@@ -55,3 +60,36 @@ def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tu
 
 def _is_figure(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def catalog_ids(folder) -> list[str]:
+    """Ids of the YAML files in a catalog folder (file names without `.yaml`)."""
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def catalog_path(kind: str, ref: str, folder) -> Path:
+    """The YAML file behind a catalog id, or a user's path (anything with a slash or .yaml)."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        return Path(ref)
+    path = Path(str(folder / f"{ref}.yaml"))
+    if not path.exists():
+        raise UnknownIdError(kind, ref, catalog_ids(folder))
+    return path
+
+
+def read_sourced_yaml(path: Path, kind: str, not_figures: frozenset[str] = frozenset()) -> tuple[dict, dict]:
+    """(plain mapping, sources) of a catalog YAML; errors name the file and the field."""
+    if not path.exists():
+        raise SpecError(str(path), [("(file)", "no such file")])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), [("(file)", f"expected a mapping of {kind} fields")])
+    plain, sources, unsourced = split_sources(raw)
+    unsourced = [p for p in unsourced if p not in not_figures]
+    if unsourced:
+        raise SpecError(str(path), [(p, "a figure without a source (write {value: ..., source: ...})")
+                                    for p in unsourced])
+    return plain, sources

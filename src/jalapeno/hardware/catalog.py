@@ -6,48 +6,30 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
-from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
+from jalapeno.errors import SpecError, pydantic_problems
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
-from jalapeno.sourced import split_sources
+from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
 _DATA = resources.files("jalapeno.hardware") / "data" / "chips"
 _NOT_FIGURES = {"year"}  # numbers that are labels, not measured figures
 
 
 def chip_ids() -> list[str]:
-    return sorted(p.name[: -len(".yaml")] for p in _DATA.iterdir() if p.name.endswith(".yaml"))
+    return catalog_ids(_DATA)
 
 
 def chip_path(ref: str) -> Path:
     """The YAML file behind a catalog id or a user path."""
-    if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        return Path(ref)
-    path = Path(str(_DATA / f"{ref}.yaml"))
-    if not path.exists():
-        raise UnknownIdError("chip", ref, chip_ids())
-    return path
+    return catalog_path("chip", ref, _DATA)
 
 
 @lru_cache(maxsize=256)
 def load_chip(ref: str) -> ChipSpec:
     """Load a chip by catalog id or path; every numeric figure must carry a source."""
     path = chip_path(ref)
-    if not path.exists():
-        raise SpecError(str(path), [("(file)", "no such file")])
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise SpecError(str(path), [("(file)", "expected a mapping of chip fields")])
-    plain, sources, unsourced = split_sources(raw)
-    unsourced = [p for p in unsourced if p not in _NOT_FIGURES]
-    if unsourced:
-        raise SpecError(str(path), [(p, "a figure without a source (write {value: ..., source: ...})")
-                                    for p in unsourced])
+    plain, sources = read_sourced_yaml(path, "chip", _NOT_FIGURES)
     plain["sources"] = sources
     try:
         return ChipSpec.model_validate(plain)

@@ -17,14 +17,13 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from jalapeno.errors import JalapenoError, SpecError, UnknownIdError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
 from jalapeno.hardware.topology import Level, Topology
-from jalapeno.sourced import split_sources
+from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
 _DATA = resources.files("jalapeno.hardware") / "data" / "systems"
 
@@ -84,34 +83,18 @@ class _SystemFile(BaseModel):
 
 
 def system_ids() -> list[str]:
-    return sorted(p.name[: -len(".yaml")] for p in _DATA.iterdir() if p.name.endswith(".yaml"))
+    return catalog_ids(_DATA)
 
 
 def system_path(ref: str) -> Path:
     """The YAML file behind a catalog id or a user path."""
-    if ref.endswith((".yaml", ".yml")) or "/" in ref:
-        return Path(ref)
-    path = Path(str(_DATA / f"{ref}.yaml"))
-    if not path.exists():
-        raise UnknownIdError("system", ref, system_ids())
-    return path
+    return catalog_path("system", ref, _DATA)
 
 
 @lru_cache(maxsize=128)
 def _load_file(ref: str) -> tuple[_SystemFile, dict[str, str], str]:
     path = system_path(ref)
-    if not path.exists():
-        raise SpecError(str(path), [("(file)", "no such file")])
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
-    if not isinstance(raw, dict):
-        raise SpecError(str(path), [("(file)", "expected a mapping of system fields")])
-    plain, sources, unsourced = split_sources(raw)
-    if unsourced:
-        raise SpecError(str(path), [(p, "a figure without a source (write {value: ..., source: ...})")
-                                    for p in unsourced])
+    plain, sources = read_sourced_yaml(path, "system")
     try:
         spec = _SystemFile.model_validate(plain)
     except ValidationError as exc:
