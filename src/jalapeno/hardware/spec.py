@@ -160,7 +160,7 @@ class ChipSpec(_Strict):
         A chip without native fp4 runs fp4 weights at its fp8 (or bf16) rate after dequantizing.
         """
         order = {"fp4": ["fp4", "int4", "fp8", "int8", "bf16"], "int4": ["int4", "int8", "fp8", "bf16"],
-                 "fp8": ["fp8", "int8", "bf16"], "int8": ["int8", "fp8", "bf16"],
+                 "fp8": ["fp8", "bf16"], "int8": ["int8", "fp8", "bf16"],
                  "bf16": ["bf16", "fp16"], "fp16": ["fp16", "bf16"], "fp32": ["fp32", "bf16"]}
         for f in order.get(fmt, [fmt]):
             if f in self.matrix.peak_tflops:
