@@ -33,7 +33,6 @@ from jalapeno.models.lowering import (
     DECODE_OPS,
     OUTPUT_OPS,
     Batch,
-    attended_context,
     attended_pairs,
     lower_step,
 )
@@ -94,6 +93,10 @@ class FastStep:
         out_batch = Batch.of(decode_seqs=N)
         self.out_time, self.out_energy = self._tabulate(out_batch, lambda op: op.name in OUTPUT_OPS)
         self.step_overhead_s = stack.step_overhead_s
+        # Python lists of (time, energy): scalar lookups on numpy arrays cost microseconds each.
+        self._tok = list(zip(self.token_time.tolist(), self.token_energy.tolist(), strict=True))
+        self._out = list(zip(self.out_time.tolist(), self.out_energy.tolist(), strict=True))
+        self._dec = list(zip(self.dec_time.tolist(), self.dec_energy.tolist(), strict=True))
         # Attention constants.
         self.units = chip.matrix.units
         self.bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
@@ -153,13 +156,14 @@ class FastStep:
         if T > self.max_tokens or outs > self.max_seqs:
             raise ValueError(f"step of {T} tokens / {outs} sequences exceeds the tabulated "
                              f"{self.max_tokens} / {self.max_seqs}")
-        Tm = T / split  # one microbatch of one attention group; tables are per stage and chip
-        Om = outs / split
-        time = self._interp(self.token_time, Tm) + self._interp(self.out_time, Om)
-        energy = self._interp(self.token_energy, Tm) + self._interp(self.out_energy, Om)
+        # One microbatch of one attention group; tables hold (time, energy) per stage and chip.
+        t1, e1 = _interp(self._tok, T / split)
+        t2, e2 = _interp(self._out, outs / split)
+        time, energy = t1 + t2, e1 + e2
         if decode_seqs:
-            time += self._interp(self.dec_time, decode_seqs * decode_tokens_per_seq / split)
-            energy += self._interp(self.dec_energy, decode_seqs * decode_tokens_per_seq / split)
+            t3, e3 = _interp(self._dec, decode_seqs * decode_tokens_per_seq / split)
+            time += t3
+            energy += e3
         if n_pref and self.ctx_time.any():
             expanded = (pref_tokens + sum(p for _, p in prefill_chunks)) / split
             time += float(np.interp(expanded, self.ctx_grid, self.ctx_time))
@@ -172,8 +176,12 @@ class FastStep:
             cnt = g.count  # already per pipeline stage (lowered with pp)
             if decode_seqs:
                 seqs = decode_seqs / split
-                per_seq = attended_context(mean_ctx + decode_tokens_per_seq - 1, g.window, g.chunk)
-                ctx = float(per_seq) * seqs * decode_tokens_per_seq
+                per_seq = mean_ctx + decode_tokens_per_seq  # as models.lowering.attended_context
+                if g.window:
+                    per_seq = min(per_seq, g.window)
+                elif g.chunk and per_seq >= g.chunk:
+                    per_seq = g.chunk / 2
+                ctx = per_seq * seqs * decode_tokens_per_seq
                 b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * g.heads * (g.qk + g.v) * 2.0
                 t_mem = b / self.bw
                 t_blocks = math.ceil(seqs * g.kv_heads / (self.units * self.blocks_per_unit)) * self.block_lat
@@ -210,16 +218,22 @@ class FastStep:
         energy = energy * pp + self.idle_w * time
         return StepEstimate(time, energy * self.chips)
 
-    @staticmethod
-    def _interp(table: np.ndarray, x: float) -> float:
-        if x <= 0:
-            return 0.0
-        x = max(x, 1.0)  # a microbatch share below one token still launches every kernel
-        i = int(x)
-        if i == x or i + 1 >= len(table):
-            return float(table[min(i, len(table) - 1)])
-        f = x - i
-        return float(table[i] * (1 - f) + table[i + 1] * f)
+
+def _interp(table: list[tuple[float, float]], x: float) -> tuple[float, float]:
+    """(time, energy) at a fractional index of a table of Python floats (fast scalar lookups)."""
+    if x <= 0:
+        return 0.0, 0.0
+    if x < 1.0:
+        x = 1.0  # a microbatch share below one token still launches every kernel
+    i = int(x)
+    last = len(table) - 1
+    if i >= last:
+        return table[last]
+    f = x - i
+    if f == 0:
+        return table[i]
+    (ta, ea), (tb, eb) = table[i], table[i + 1]
+    return ta + (tb - ta) * f, ea + (eb - ea) * f
 
 
 def _is_attention(op) -> bool:

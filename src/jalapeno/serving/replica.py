@@ -122,18 +122,21 @@ class Replica:
         budget = self.max_tokens
         per_seq = 1 + self.spec_k
         decodes: list[Seq] = []
+        preempted: set[int] = set()
         for seq in list(self.running):
-            if seq not in self.running or seq.prefilled < seq.to_prefill or budget < per_seq:
+            if seq.prefilled < seq.to_prefill or budget < per_seq or id(seq) in preempted:
                 continue
             while not self._grow(seq, seq.ctx + per_seq):
                 victim = self.running[-1]
                 if victim is seq:
                     break
+                preempted.add(id(victim))
                 self._preempt(victim)
             else:
                 decodes.append(seq)
                 budget -= per_seq
                 continue
+            preempted.add(id(seq))
             self._preempt(seq)  # no room even alone: wait for memory
         chunks: list[tuple[Seq, int]] = []
         for seq in self.running:
