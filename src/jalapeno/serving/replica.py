@@ -24,7 +24,7 @@ from jalapeno.workloads.request import BLOCK_TOKENS, Request
 
 class Seq:
     __slots__ = ("req", "target", "to_prefill", "prefilled", "ctx", "generated", "blocks", "shared_tokens",
-                 "pinned", "first_token_s", "preemptions", "last_token_s", "matched")
+                 "pinned", "first_token_s", "preemptions", "matched")
 
     def __init__(self, req: Request):
         self.req = req
@@ -37,7 +37,6 @@ class Seq:
         self.shared_tokens = 0
         self.pinned: tuple[int, ...] = ()
         self.first_token_s = -1.0
-        self.last_token_s = -1.0
         self.preemptions = 0
         self.matched = False
 
@@ -123,8 +122,13 @@ class Replica:
         per_seq = 1 + self.spec_k
         decodes: list[Seq] = []
         preempted: set[int] = set()
+        block = self.kv.block_size
         for seq in list(self.running):
-            if seq.prefilled < seq.to_prefill or budget < per_seq or id(seq) in preempted:
+            if seq.prefilled < seq.to_prefill or budget < per_seq or (preempted and id(seq) in preempted):
+                continue
+            if seq.ctx + per_seq - seq.shared_tokens <= seq.blocks * block:  # fits its blocks: no allocation
+                decodes.append(seq)
+                budget -= per_seq
                 continue
             while not self._grow(seq, seq.ctx + per_seq):
                 victim = self.running[-1]
@@ -162,7 +166,7 @@ class Replica:
             budget -= c
         if not decodes and not chunks:
             return None
-        ctx_sum = float(sum(s.ctx for s in decodes))
+        ctx_sum = float(sum([s.ctx for s in decodes]))
         est = self.fast.step(len(decodes), ctx_sum, [(c, s.ctx) for s, c in chunks], per_seq)
         time_s, energy = est.time_s, est.energy_j
         if self.spec_k and decodes and self.draft is not None:
@@ -200,15 +204,21 @@ class Replica:
         finished: list[Seq] = []
         handoff: list[Seq] = []
         k = self.spec_k
-        for seq in plan.decodes:
-            n = 1 + (self._accepted(k) if k else 0)
-            n = min(n, seq.target - seq.generated)
-            seq.generated += n
-            seq.ctx += n
-            self.outstanding_tokens -= n
-            seq.last_token_s = now
-            if seq.generated >= seq.target:
-                finished.append(seq)
+        if k:
+            for seq in plan.decodes:
+                n = min(1 + self._accepted(k), seq.target - seq.generated)
+                seq.generated += n
+                seq.ctx += n
+                self.outstanding_tokens -= n
+                if seq.generated >= seq.target:
+                    finished.append(seq)
+        else:  # the common case, kept lean: it runs for every token of every sequence
+            for seq in plan.decodes:
+                seq.generated += 1
+                seq.ctx += 1
+                if seq.generated >= seq.target:
+                    finished.append(seq)
+            self.outstanding_tokens -= len(plan.decodes)
         for seq, c in plan.chunks:
             seq.prefilled += c
             seq.ctx += c
@@ -225,7 +235,6 @@ class Replica:
                     seq.shared_tokens += moved * self.kv.block_size
             seq.generated += 1
             self.outstanding_tokens -= 1
-            seq.last_token_s = now
             if seq.first_token_s < 0:
                 seq.first_token_s = now
             if seq.generated >= seq.target:
