@@ -2,63 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import re
 from importlib import resources
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import fails_cleanly, ok_json
 
-from jalapeno.cli.main import app
 from jalapeno.hardware.catalog import chip_ids
 from jalapeno.models.config import model_ids
 
 CHIPS_DIR = Path(str(resources.files("jalapeno.hardware") / "data" / "chips"))
 CONFIGS_DIR = Path(str(resources.files("jalapeno.models") / "data" / "configs"))
 H100_YAML = (CHIPS_DIR / "h100-sxm.yaml").read_text()
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        return CliRunner()  # click >= 8.2 / typer's own runner: stdout and stderr are kept apart
-
-
-def run(*args: str):
-    return _runner().invoke(app, [str(a) for a in args])
-
-
-def stdout_of(result) -> str:
-    return result.stdout
-
-
-def stderr_of(result) -> str:
-    try:
-        return result.stderr
-    except ValueError:  # stderr mixed into output
-        return result.output
-
-
-def ok_json(*args: str):
-    r = run(*args)
-    assert r.exit_code == 0, f"exit {r.exit_code}: {r.output}\n{r.exception!r}"
-    return json.loads(stdout_of(r))
-
-
-def fails_cleanly(*args: str) -> str:
-    """Run a command expected to be rejected; return its one-line error message."""
-    r = run(*args)
-    assert r.exit_code != 0, f"expected failure, got exit 0: {r.output}"
-    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), (
-        f"uncaught exception {r.exception!r}")
-    everything = r.output + stderr_of(r)
-    assert "Traceback" not in everything
-    msg = stderr_of(r).strip() or r.output.strip()
-    assert msg, "no error message"
-    assert "\n" not in msg, f"error message is not one line:\n{msg}"
-    return msg
 
 
 # --- JSON output -----------------------------------------------------------------------------

@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import fails_cleanly, run, stderr_of
 
-from jalapeno.cli.main import app
 from jalapeno.serving.capacity import CapacityResult
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -19,24 +18,6 @@ SIMULATE_KEYS = {"ttft_s_p50", "ttft_s_p99", "tpot_s_p50", "tpot_s_p99", "output
                  "goodput_requests_per_s", "output_tokens_per_joule", "prefix_hit_rate", "finished", "dropped",
                  "requests", "dropped_reasons", "scenario", "wall_s"}
 AZURE_HEADER = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
-
-
-def _runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        return CliRunner()  # click >= 8.2 / typer's own runner: stdout and stderr are kept apart
-
-
-def run(*args):
-    return _runner().invoke(app, [str(a) for a in args])
-
-
-def stderr_of(result) -> str:
-    try:
-        return result.stderr
-    except ValueError:  # stderr mixed into output
-        return result.output
 
 
 def ok_json(*args) -> dict:
@@ -49,17 +30,6 @@ def simulate_json(*args) -> dict:
     return ok_json("simulate", *args, "--json")
 
 
-def fails_cleanly(*args) -> str:
-    """Run a command expected to be rejected; return its one-line error message."""
-    r = run(*args)
-    assert r.exit_code != 0, f"expected failure, got exit 0: {r.output}"
-    assert r.exception is None or isinstance(r.exception, SystemExit), f"uncaught exception {r.exception!r}"
-    everything = r.output + stderr_of(r)
-    assert "Traceback" not in everything
-    msg = stderr_of(r).strip() or r.output.strip()
-    assert msg, "no error message"
-    assert "\n" not in msg, f"error message is not one line:\n{msg}"
-    return msg
 
 
 def azure_csv(tmp_path: Path, rows: list[str], name: str = "trace.csv") -> Path:

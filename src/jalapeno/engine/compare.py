@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jalapeno.engine.predict import Prediction, Workload, best_under_user_rate, evaluate, make_setup
-from jalapeno.errors import DoesNotFitError, JalapenoError
+from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
@@ -55,11 +55,10 @@ def best_on_system(model: ModelSpec, system: SystemSpec, wl: Workload, precision
     for plan in candidate_plans(model, system):
         try:
             setup = make_setup(model, system, plan, precision)
-            p = best_under_user_rate(setup, wl, None)
+            p = best_under_user_rate(setup, wl, min_user_rate)  # raises if the layout does not fit
             fits = True
             fastest_user = max(fastest_user, _fastest_user_rate(setup, wl))
-            p = best_under_user_rate(setup, wl, min_user_rate) if min_user_rate else p
-        except (DoesNotFitError, JalapenoError):
+        except JalapenoError:
             continue
         if p and (best is None or p.output_tokens_per_s_per_chip > best.output_tokens_per_s_per_chip):
             best = p

@@ -24,10 +24,6 @@ class OpCost:
     link_bytes: np.ndarray
     bound: np.ndarray  # int codes into BOUNDS
 
-    def scaled(self, count: float) -> OpCost:
-        return OpCost(self.time_s * count, self.flops * count, self.hbm_bytes * count,
-                      self.onchip_bytes * count, self.link_bytes * count, self.bound)
-
 
 def zeros(shape) -> OpCost:
     z = np.zeros(shape)

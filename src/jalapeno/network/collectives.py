@@ -11,16 +11,16 @@ import numpy as np
 
 from jalapeno.engine.stack import StackProfile
 from jalapeno.hardware.topology import Topology
-from jalapeno.kernels.cost import COMM, LATENCY, OpCost
+from jalapeno.kernels.cost import COMM, LATENCY, OpCost, zeros
 from jalapeno.network import algorithms
 
 
 def collective_cost(op: str, topo: Topology, stack: StackProfile, n: int, message_bytes,
                     algorithm_set: tuple[str, ...] | None = None) -> OpCost:
     s = np.atleast_1d(np.asarray(message_bytes, dtype=float))
-    z = np.zeros_like(s)
     if n <= 1:
-        return OpCost(z, z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(s.shape, dtype=int))
+        return zeros(s.shape)
+    z = np.zeros_like(s)
     algos = algorithm_set if algorithm_set is not None else (stack.collective_algorithms or None)
     kw = {"efficiency": stack.link_efficiency}
     if algos and op in ("all_reduce", "all_gather", "reduce_scatter"):
