@@ -89,6 +89,7 @@ class FastStep:
         self.ctx_grid = np.unique(np.round(np.geomspace(1, 4_194_304, 3000)))
         ctx_batch = Batch.of(prefill_seqs=1, prefill_tokens=self.ctx_grid)
         self.ctx_time, self.ctx_energy = self._tabulate(ctx_batch, lambda op: op.name in CONTEXT_OPS)
+        self._has_ctx_ops = bool(self.ctx_time.any())
         N = np.arange(self.max_seqs + 1, dtype=float)
         out_batch = Batch.of(decode_seqs=N)
         self.out_time, self.out_energy = self._tabulate(out_batch, lambda op: op.name in OUTPUT_OPS)
@@ -164,7 +165,7 @@ class FastStep:
             t3, e3 = _interp(self._dec, decode_seqs * decode_tokens_per_seq / split)
             time += t3
             energy += e3
-        if n_pref and self.ctx_time.any():
+        if n_pref and self._has_ctx_ops:
             expanded = (pref_tokens + sum(p for _, p in prefill_chunks)) / split
             time += float(np.interp(expanded, self.ctx_grid, self.ctx_time))
             energy += float(np.interp(expanded, self.ctx_grid, self.ctx_energy))
@@ -195,9 +196,12 @@ class FastStep:
                 read = 0.0
                 blocks = 0.0
                 for chunk, prior in prefill_chunks:
-                    pairs += float(attended_pairs(prior, chunk, g.window, g.chunk))
+                    if g.window or g.chunk:
+                        pairs += float(attended_pairs(prior, chunk, g.window, g.chunk))
+                    else:  # full causal attention: attended_pairs' closed form, in plain floats
+                        pairs += chunk * float(prior) + chunk * (chunk + 1.0) / 2
                     read += min(prior + chunk, (g.window + chunk) if g.window else math.inf)
-                    blocks += g.prefill_heads * math.ceil(chunk / Q_TILE)
+                    blocks += g.prefill_heads * -(-chunk // Q_TILE)
                 pairs /= split
                 read /= split
                 blocks /= split

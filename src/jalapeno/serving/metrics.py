@@ -117,7 +117,7 @@ class Metrics:
 
     def span(self, replica: int, start: float, plan) -> None:
         if self.timeline:
-            self.spans.append((replica, start, plan.time_s, len(plan.decodes), sum(c for _, c in plan.chunks)))
+            self.spans.append((replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks)))
 
     def chrome_trace(self) -> str:
         """The step timeline as Chrome/Perfetto trace-event JSON (one track per replica)."""

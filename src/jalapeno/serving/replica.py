@@ -12,19 +12,21 @@ When the step ends, decodes emit tokens and finished prefills emit their first t
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 
 import numpy as np
 
 from jalapeno.engine.fast_step import FastStep
 from jalapeno.serving.config import ServingConfig
+from jalapeno.serving.decoding import ExplicitDecodes, LockstepDecodes
 from jalapeno.serving.kv_cache import KVCache
 from jalapeno.workloads.request import BLOCK_TOKENS, Request
 
 
 class Seq:
     __slots__ = ("req", "target", "to_prefill", "prefilled", "ctx", "generated", "blocks", "shared_tokens",
-                 "pinned", "first_token_s", "preemptions", "matched")
+                 "pinned", "first_token_s", "preemptions", "matched", "order", "t0", "epoch")
 
     def __init__(self, req: Request):
         self.req = req
@@ -39,13 +41,16 @@ class Seq:
         self.first_token_s = -1.0
         self.preemptions = 0
         self.matched = False
+        self.order = -1  # admission order among the replica's running sequences
+        self.t0 = -1  # step at which it started decoding (-1: not decoding); see serving/decoding.py
+        self.epoch = 0  # bumped each time it starts decoding (invalidates stale heap entries)
 
 
 class StepPlan:
-    __slots__ = ("decodes", "chunks", "time_s", "energy_j", "tokens_per_seq")
+    __slots__ = ("n_decodes", "chunks", "time_s", "energy_j", "tokens_per_seq")
 
-    def __init__(self, decodes, chunks, time_s, energy_j, tokens_per_seq):
-        self.decodes = decodes
+    def __init__(self, n_decodes, chunks, time_s, energy_j, tokens_per_seq):
+        self.n_decodes = n_decodes
         self.chunks = chunks
         self.time_s = time_s
         self.energy_j = energy_j
@@ -54,7 +59,10 @@ class StepPlan:
 
 class Replica:
     def __init__(self, index: int, fast: FastStep, kv_blocks: int, cfg: ServingConfig, role: str = "mixed",
-                 draft: FastStep | None = None, rng: np.random.Generator | None = None):
+                 draft: FastStep | None = None, rng: np.random.Generator | None = None,
+                 explicit_decodes: bool = False):
+        """`explicit_decodes` keeps per-sequence decode bookkeeping even without speculation (the
+        reference the counter-based tracker is tested against)."""
         self.index = index
         self.fast = fast
         self.cfg = cfg
@@ -64,7 +72,13 @@ class Replica:
         self.draft = draft
         self.rng = rng or np.random.default_rng(cfg.seed + index)
         self.waiting: deque[Seq] = deque()
-        self.running: list[Seq] = []
+        self.running: dict[Seq, None] = {}  # admission order (dicts keep it; O(1) removal)
+        self.prefilling: list[Seq] = []  # running sequences still prefilling, admission order
+        spec = cfg.speculative
+        self.spec_k = spec.num_tokens if spec.method != "none" else 0
+        tracker = ExplicitDecodes if (self.spec_k or explicit_decodes) else LockstepDecodes
+        self.decoding = tracker(sc.block_size)
+        self._admitted = itertools.count()
         self.busy = False
         self.busy_s = 0.0
         self.energy_j = 0.0
@@ -72,9 +86,10 @@ class Replica:
         self.preemptions = 0
         self.outstanding_tokens = 0
         self.kv_block_seconds = 0.0
-        spec = cfg.speculative
-        self.spec_k = spec.num_tokens if spec.method != "none" else 0
         self.max_tokens = min(sc.max_num_batched_tokens, fast.max_tokens)
+        # A step holds every running sequence's decode tokens (vLLM likewise requires the token
+        # budget to cover max_num_seqs), so the cap on running sequences never exceeds it.
+        self.max_seqs = max(1, min(sc.max_num_seqs, self.max_tokens // (1 + self.spec_k)))
         self.reserve_full = sc.kv_reservation == "full"
 
     # --- admission -------------------------------------------------------------------------
@@ -87,6 +102,10 @@ class Replica:
 
     def has_work(self) -> bool:
         return bool(self.waiting or self.running)
+
+    def _admit(self, seq: Seq) -> None:
+        seq.order = next(self._admitted)
+        self.running[seq] = None
 
     def _grow(self, seq: Seq, new_ctx: int) -> bool:
         need = self.kv.blocks_for(max(new_ctx - seq.shared_tokens, 0)) - seq.blocks
@@ -104,9 +123,17 @@ class Replica:
         seq.pinned = ()
         seq.shared_tokens = 0
 
-    def _preempt(self, victim: Seq) -> None:
-        self.running.remove(victim)
-        self._free(victim)
+    def _retire(self, seq: Seq, t: int) -> None:
+        """Take `seq` out of the running set as of step t's start."""
+        del self.running[seq]
+        if seq.t0 >= 0:
+            self.decoding.leave(seq, t)
+        elif seq.prefilled < seq.to_prefill:
+            self.prefilling.remove(seq)
+        self._free(seq)
+
+    def _preempt(self, victim: Seq, t: int) -> None:
+        self._retire(victim, t)
         victim.to_prefill = victim.req.input_tokens + victim.generated
         victim.prefilled = 0
         victim.ctx = 0
@@ -118,41 +145,37 @@ class Replica:
     # --- one step --------------------------------------------------------------------------
     def plan_step(self) -> StepPlan | None:
         sc = self.cfg.scheduler
-        budget = self.max_tokens
+        t = self.steps
         per_seq = 1 + self.spec_k
-        decodes: list[Seq] = []
-        preempted: set[int] = set()
-        block = self.kv.block_size
-        for seq in list(self.running):
-            if seq.prefilled < seq.to_prefill or budget < per_seq or (preempted and id(seq) in preempted):
-                continue
-            if seq.ctx + per_seq - seq.shared_tokens <= seq.blocks * block:  # fits its blocks: no allocation
-                decodes.append(seq)
-                budget -= per_seq
-                continue
-            while not self._grow(seq, seq.ctx + per_seq):
-                victim = self.running[-1]
+        dec = self.decoding
+        # 1. Decodes whose blocks are full grow by a block, preempting the most recently admitted
+        #    sequence (possibly themselves) while there is no room.
+        for seq in dec.needing_blocks(t, per_seq):
+            if seq.t0 < 0:
+                continue  # preempted earlier in this loop
+            new_ctx = dec.ctx(seq, t) + per_seq
+            while not self._grow(seq, new_ctx):
+                victim = next(reversed(self.running))
                 if victim is seq:
                     break
-                preempted.add(id(victim))
-                self._preempt(victim)
+                self._preempt(victim, t)
             else:
-                decodes.append(seq)
-                budget -= per_seq
+                dec.grown(seq, t)
                 continue
-            preempted.add(id(seq))
-            self._preempt(seq)  # no room even alone: wait for memory
+            self._preempt(seq, t)  # no room even alone: wait for memory
+        n_dec = len(dec)
+        budget = self.max_tokens - n_dec * per_seq
+        # 2. Unfinished prefills continue, then waiting requests are admitted, within the budget.
         chunks: list[tuple[Seq, int]] = []
-        for seq in self.running:
+        for seq in self.prefilling:
             if budget <= 0:
                 break
-            if seq.prefilled < seq.to_prefill:
-                c = self._chunk(seq, budget, sc.chunked_prefill)
-                if c and self._grow(seq, seq.ctx + c):
-                    chunks.append((seq, c))
-                    budget -= c
+            c = self._chunk(seq, budget, sc.chunked_prefill)
+            if c and self._grow(seq, seq.ctx + c):
+                chunks.append((seq, c))
+                budget -= c
         # (On a decode replica the queue holds only preempted sequences, recomputed here.)
-        while self.waiting and budget > 0 and len(self.running) < sc.max_num_seqs:
+        while self.waiting and budget > 0 and len(self.running) < self.max_seqs:
             seq = self.waiting[0]
             if not seq.matched:
                 self._match_prefix(seq)
@@ -161,20 +184,21 @@ class Replica:
             if not c or not self._grow(seq, max(reserve, seq.ctx + c)):
                 break
             self.waiting.popleft()
-            self.running.append(seq)
+            self._admit(seq)
+            self.prefilling.append(seq)
             chunks.append((seq, c))
             budget -= c
-        if not decodes and not chunks:
+        if not n_dec and not chunks:
             return None
-        ctx_sum = float(sum([s.ctx for s in decodes]))
-        est = self.fast.step(len(decodes), ctx_sum, [(c, s.ctx) for s, c in chunks], per_seq)
+        ctx_sum = float(dec.context_sum(t)) if n_dec else 0.0
+        est = self.fast.step(n_dec, ctx_sum, [(c, s.ctx) for s, c in chunks], per_seq)
         time_s, energy = est.time_s, est.energy_j
-        if self.spec_k and decodes and self.draft is not None:
+        if self.spec_k and n_dec and self.draft is not None:
             for i in range(self.spec_k):
-                d = self.draft.step(len(decodes), ctx_sum + i * len(decodes), [], 1)
+                d = self.draft.step(n_dec, ctx_sum + i * n_dec, [], 1)
                 time_s += d.time_s
                 energy += d.energy_j
-        return StepPlan(decodes, chunks, time_s, energy, per_seq)
+        return StepPlan(n_dec, chunks, time_s, energy, per_seq)
 
     def _chunk(self, seq: Seq, budget: int, chunked: bool) -> int:
         remaining = seq.to_prefill - seq.prefilled
@@ -197,34 +221,25 @@ class Replica:
     def complete_step(self, plan: StepPlan, now: float) -> tuple[list[Seq], list[Seq]]:
         """Apply a finished step at time `now`: (finished sequences, prefills done on a prefill-only
         replica, to hand over to a decode replica)."""
+        t = self.steps
         self.steps += 1
         self.busy_s += plan.time_s
         self.energy_j += plan.energy_j
         self.kv_block_seconds += (self.kv.private + self.kv.cached) * plan.time_s
-        finished: list[Seq] = []
         handoff: list[Seq] = []
-        k = self.spec_k
-        if k:
-            for seq in plan.decodes:
-                n = min(1 + self._accepted(k), seq.target - seq.generated)
-                seq.generated += n
-                seq.ctx += n
-                self.outstanding_tokens -= n
-                if seq.generated >= seq.target:
-                    finished.append(seq)
-        else:  # the common case, kept lean: it runs for every token of every sequence
-            for seq in plan.decodes:
-                seq.generated += 1
-                seq.ctx += 1
-                if seq.generated >= seq.target:
-                    finished.append(seq)
-            self.outstanding_tokens -= len(plan.decodes)
+        if plan.n_decodes:
+            finished, emitted = self.decoding.advance(t, plan.n_decodes, self._accepted if self.spec_k else None)
+            self.outstanding_tokens -= emitted
+        else:
+            finished = []
+        joining: list[Seq] = []
         for seq, c in plan.chunks:
             seq.prefilled += c
             seq.ctx += c
             self.outstanding_tokens -= c
             if seq.prefilled < seq.to_prefill:
                 continue
+            self.prefilling.remove(seq)
             if seq.req.prefix_hashes and self.kv.prefix_caching:
                 created, moved = self.kv.insert(seq.req.prefix_hashes[len(seq.pinned):] if seq.pinned else
                                                 seq.req.prefix_hashes, seq.req.input_tokens - seq.shared_tokens,
@@ -241,13 +256,19 @@ class Replica:
                 finished.append(seq)
             elif self.role == "prefill":
                 handoff.append(seq)
-        for seq in finished + handoff:
-            self.running.remove(seq)
-            self._free(seq)
+            else:
+                joining.append(seq)
+        for seq in finished:
+            self._retire(seq, t + 1)
+        for seq in handoff:
+            self._retire(seq, t + 1)
+        for seq in joining:
+            self.decoding.join(seq, t + 1)
         return finished, handoff
 
-    def _accepted(self, k: int) -> int:
+    def _accepted(self) -> int:
         """Draft tokens accepted before the first rejection (each with the configured rate)."""
+        k = self.spec_k
         a = self.cfg.speculative.acceptance_rate
         n = 0
         while n < k and self.rng.random() < a:
@@ -256,8 +277,10 @@ class Replica:
 
     def adopt(self, seq: Seq) -> bool:
         """A decode replica takes over a sequence whose KV arrived from a prefill replica."""
-        if len(self.running) >= self.cfg.scheduler.max_num_seqs or not self._grow(seq, seq.ctx):
+        if len(self.running) >= self.max_seqs or not self._grow(seq, seq.ctx):
             return False
-        self.running.append(seq)
+        self._admit(seq)
+        # It decodes from the next step this replica plans (the one running now does not hold it).
+        self.decoding.join(seq, self.steps + (1 if self.busy else 0))
         self.outstanding_tokens += seq.target - seq.generated
         return True

@@ -86,9 +86,11 @@ def kv_blocks(setup: Setup, block_size: int) -> int:
 
 class Simulator:
     def __init__(self, setup: Setup, cfg: ServingConfig, keep_requests: bool = False, timeline: bool = False,
-                 progress: Callable[[float, int], None] | None = None, step_model=None, kv_blocks_override=None):
+                 progress: Callable[[float, int], None] | None = None, step_model=None, kv_blocks_override=None,
+                 explicit_decodes: bool = False):
         """`step_model` (anything with FastStep's `step`, `max_tokens`, `max_seqs`) and
-        `kv_blocks_override` replace the engine's, for hand-computable tests."""
+        `kv_blocks_override` replace the engine's, for hand-computable tests; `explicit_decodes`
+        selects the per-sequence decode bookkeeping the fast counters are tested against."""
         if cfg.scheduler.kv_reservation == "auto":
             sched = cfg.scheduler.model_copy(update={"kv_reservation": setup.stack.kv_reservation})
             cfg = cfg.model_copy(update={"scheduler": sched})
@@ -104,7 +106,8 @@ class Simulator:
         dis = cfg.disaggregation
         roles = (["prefill"] * dis.prefill_replicas + ["decode"] * dis.decode_replicas if dis.enabled
                  else ["mixed"] * cfg.replicas)
-        self.replicas = [Replica(i, fast, self.blocks, cfg, role, draft) for i, role in enumerate(roles)]
+        self.replicas = [Replica(i, fast, self.blocks, cfg, role, draft, explicit_decodes=explicit_decodes)
+                         for i, role in enumerate(roles)]
         entry = [r for r in self.replicas if r.role != "decode"]
         self.router = Router(cfg.router, entry)
         self.decode_router = Router("least_outstanding", [r for r in self.replicas if r.role == "decode"])
