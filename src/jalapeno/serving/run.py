@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from jalapeno.engine.predict import Setup, make_setup
+from jalapeno.engine.stack import load_stack
 from jalapeno.hardware.catalog import load_chip, make_system
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
@@ -16,10 +17,14 @@ from jalapeno.workloads.request import Request
 def scenario_setup(sc: Scenario) -> Setup:
     chip = load_chip(sc.chip)
     plan = ParallelPlan(tp=sc.tp, pp=sc.pp, ep=sc.ep)
-    return make_setup(load_model(sc.model), make_system(chip, plan.chips_per_replica), plan, sc.precision)
+    stack = load_stack(sc.stack) if sc.stack else None
+    return make_setup(load_model(sc.model), make_system(chip, plan.chips_per_replica), plan, sc.precision, stack)
 
 
 def simulate(sc: Scenario, requests: Iterable[Request] | None = None, keep_requests: bool = False,
-             timeline: bool = False, progress: Callable[[float, int], None] | None = None) -> SimulationResult:
-    sim = Simulator(scenario_setup(sc), sc.serving, keep_requests, timeline, progress)
+             timeline: bool = False, progress: Callable[[float, int], None] | None = None,
+             step_model=None) -> SimulationResult:
+    """`step_model`: a step-time model to reuse (e.g. a previous run's, for the same deployment and
+    scheduler limits) instead of building the engine's anew."""
+    sim = Simulator(scenario_setup(sc), sc.serving, keep_requests, timeline, progress, step_model=step_model)
     return sim.run(requests if requests is not None else sc.workload.requests())

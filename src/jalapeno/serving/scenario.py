@@ -14,16 +14,20 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jalapeno.errors import SpecError, pydantic_problems
+from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
 from jalapeno.serving.config import ServingConfig
+from jalapeno.workloads.distributions import Empirical
 from jalapeno.workloads.request import Request
 
 
 class WorkloadSpec(BaseModel):
     """Where requests come from. With `trace`, `rate_per_s` time-scales the trace to that mean
     rate; `duration_s` / `num_requests` cut it. With `generator`: `profile` draws from a built-in
-    fit to a shared trace (works without the trace files), `poisson` / `gamma` draw lengths from
-    log-normal distributions with the given means."""
+    fit to a shared trace (works without the trace files), `poisson` / `gamma` draw lengths with
+    the given means: from `input_quantiles` / `output_quantiles` where given (the shape of a
+    measured length distribution as quantiles, 'p0' ... 'p100', scaled to the mean), else
+    log-normal with `length_sigma` (0: every request has the mean length). `max_*_tokens` cap
+    the draws."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -37,6 +41,8 @@ class WorkloadSpec(BaseModel):
     input_tokens: float = Field(default=2048, ge=1)
     output_tokens: float = Field(default=256, ge=1)
     length_sigma: float = Field(default=0.0, ge=0)
+    input_quantiles: dict[str, float] | None = None
+    output_quantiles: dict[str, float] | None = None
     max_input_tokens: int | None = Field(default=None, ge=1)
     max_output_tokens: int | None = Field(default=None, ge=1)
     seed: int = 0
@@ -49,6 +55,13 @@ class WorkloadSpec(BaseModel):
             raise ValueError(f"generator '{self.generator}' needs rate_per_s")
         if (self.generator or not self.trace) and not (self.duration_s or self.num_requests):
             raise ValueError("a generator needs duration_s or num_requests")
+        for name in ("input_quantiles", "output_quantiles"):
+            q = getattr(self, name)
+            if q is not None:
+                try:
+                    Empirical(q)
+                except JalapenoError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
         return self
 
     def requests(self) -> Iterator[Request]:
@@ -66,10 +79,13 @@ class WorkloadSpec(BaseModel):
             return generators.from_profile(self.profile, self.rate_per_s, self.duration_s, self.num_requests,
                                            seed=self.seed)
 
-        def dist(mean: float, cap: int | None):
+        def dist(mean: float, cap: int | None, quantiles: dict[str, float] | None):
+            if quantiles:
+                return Empirical(quantiles).with_mean(mean, cap)
             return LogNormal(mean, self.length_sigma, cap) if self.length_sigma else Fixed(int(round(mean)))
 
-        lengths = (dist(self.input_tokens, self.max_input_tokens), dist(self.output_tokens, self.max_output_tokens))
+        lengths = (dist(self.input_tokens, self.max_input_tokens, self.input_quantiles),
+                   dist(self.output_tokens, self.max_output_tokens, self.output_quantiles))
         if self.generator == "poisson":
             return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, *lengths, seed=self.seed)
         return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests, *lengths,
@@ -85,6 +101,7 @@ class Scenario(BaseModel):
     pp: int = Field(default=1, ge=1)
     ep: int = Field(default=1, ge=1)
     precision: str | None = None
+    stack: str | None = None  # software-stack profile id; None: the chip's own
     workload: WorkloadSpec = WorkloadSpec(duration_s=600)
     serving: ServingConfig = ServingConfig()
 

@@ -149,8 +149,9 @@ def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str,
     return cases, skipped
 
 
-def predict_case(case: Case, stack: StackProfile | None = None) -> float:
-    """Predicted value of a case in its own unit; also records the layout used."""
+def best_plan(case: Case, stack: StackProfile | None = None) -> tuple[ParallelPlan | None, float]:
+    """The layout a tuned submission would run for a case (its own, or the one with the highest
+    predicted throughput with every request queued) and that throughput in output tokens/s."""
     model = load_model(case.model)
     chip = load_chip(case.chip)
     if case.tdp_w:
@@ -160,15 +161,21 @@ def predict_case(case: Case, stack: StackProfile | None = None) -> float:
     wl = Workload(case.input_tokens, case.output_tokens, case.beams)
     # MLPerf LLM submissions on these stacks used tensor parallelism (and replicas), not pipelines.
     plans = [case.plan] if case.plan else [p for p in candidate_plans(model, system) if p.pp == 1]
-    best, best_plan = 0.0, None
+    best, chosen = 0.0, None
     for plan in plans:
         try:
             p = predict(model, system, wl, plan, case.precision, stack=stack)
         except JalapenoError:
             continue
         if p.output_tokens_per_s > best:
-            best, best_plan = p.output_tokens_per_s, plan
-    case.layout = best_plan.label() if best_plan else "does not fit"
+            best, chosen = p.output_tokens_per_s, plan
+    return chosen, best
+
+
+def predict_case(case: Case, stack: StackProfile | None = None) -> float:
+    """Predicted value of a case in its own unit; also records the layout used."""
+    plan, best = best_plan(case, stack)
+    case.layout = plan.label() if plan else "does not fit"
     if case.unit == "samples/s":
         return best / case.output_tokens / case.beams
     return best

@@ -55,11 +55,10 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
     kernels = kernel_rows(stacks.get("trtllm"))
     server_cases = []
     if server:
-        from jalapeno.validation.server_rows import predict_server
+        from jalapeno.validation.server_rows import predict_servers
         from jalapeno.validation.server_rows import server_cases as load_server
 
         server_cases, server_skipped = load_server()
         skipped += server_skipped
-        for c in server_cases:
-            c.predicted = predict_server(c)
+        predict_servers(server_cases)
     return ValidationResult(cases, skipped, kernels, used, server_cases)

@@ -145,6 +145,18 @@ class Empirical(Distribution):
         p0, p1 = ps[i - 1], ps[i]
         return vs[i - 1] + (vs[i] - vs[i - 1]) * (u - p0) / (p1 - p0)
 
+    def scaled(self, factor: float, max_value: float | None = None) -> Empirical:
+        """The same shape with every value times `factor` (e.g. to move the mean), optionally
+        capped at `max_value`."""
+        if not factor > 0:
+            raise JalapenoError(f"Empirical scale factor must be > 0, got {factor}")
+        cap = math.inf if max_value is None else max_value
+        return Empirical(zip(self.probs, (min(v * factor, cap) for v in self.values), strict=True))
+
+    def with_mean(self, mean: float, max_value: float | None = None) -> Empirical:
+        """Scaled so that its mean is `mean` (before the optional cap at `max_value`)."""
+        return self.scaled(mean / self.mean, max_value)
+
     @property
     def mean(self) -> float:
         ps = (0.0, *self.probs, 1.0)
