@@ -62,13 +62,16 @@ def _run(cfg, reqs, blocks, explicit):
 @settings(max_examples=60, deadline=None)
 @given(rows=request_lists, blocks=st.integers(48, 400), block_size=st.sampled_from([4, 16, 32]),
        reservation=st.sampled_from(["on_demand", "full"]), prefix=st.booleans(), replicas=st.integers(1, 3),
-       disagg=st.booleans(), max_seqs=st.integers(1, 12), budget=st.sampled_from([16, 64, 512]))
+       disagg=st.booleans(), max_seqs=st.integers(1, 12), budget=st.sampled_from([16, 64, 512]),
+       mixed=st.booleans(), chunked=st.booleans(), max_new=st.sampled_from([None, 40, 200]))
 def test_lockstep_counters_match_per_sequence_bookkeeping(rows, blocks, block_size, reservation, prefix,
-                                                          replicas, disagg, max_seqs, budget):
+                                                          replicas, disagg, max_seqs, budget, mixed, chunked,
+                                                          max_new):
     cfg = ServingConfig.model_validate({
         "replicas": replicas,
         "scheduler": {"max_num_seqs": max_seqs, "max_num_batched_tokens": budget, "block_size": block_size,
-                      "kv_reservation": reservation, "prefix_caching": prefix},
+                      "kv_reservation": reservation, "prefix_caching": prefix, "mixed_batches": mixed,
+                      "chunked_prefill": chunked, "max_new_tokens": max_new},
         "disaggregation": {"enabled": disagg, "prefill_replicas": 1, "decode_replicas": replicas},
     })
     reqs = _requests(rows)

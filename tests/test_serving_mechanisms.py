@@ -90,6 +90,30 @@ def test_full_reservation_admits_only_what_can_finish(setup):
     assert rec[1].first_token_s >= rec[0].finish_s
 
 
+def test_full_reservation_holds_the_declared_output_limit(setup):
+    # Requests declare max_new_tokens 10: each reserves 4 + 10 tokens (4 of the 4 blocks), so the
+    # second waits for the first although both would fit at their real lengths (4 + 3, 4 + 2 tokens).
+    reqs = [Request(0, 0.0, 4, 3), Request(1, 0.5, 4, 2)]
+    full = {"max_num_batched_tokens": 8, "kv_reservation": "full"}
+    _, rec, _ = run(setup, cfg(scheduler=full), reqs, blocks=4)
+    assert rec[1].first_token_s == 2.0  # admitted beside request 0's first decode
+    _, rec, _ = run(setup, cfg(scheduler={**full, "max_new_tokens": 10}), reqs, blocks=4)
+    assert rec[0].finish_s == 3.0 and rec[1].first_token_s == 4.0
+
+
+def test_prefill_first_steps_stall_decodes(setup):
+    # vLLM's default scheduler without chunked prefill: request 1's prompt runs alone while
+    # request 0 waits for its next token.
+    sched = {"max_num_batched_tokens": 8, "chunked_prefill": False, "mixed_batches": False}
+    reqs = [Request(0, 0.0, 2, 4), Request(1, 0.5, 6, 2)]
+    _, rec, step = run(setup, cfg(scheduler=sched), reqs)
+    assert step.calls == [(0, (2,), 1), (0, (6,), 1), (2, (), 1), (1, (), 1), (1, (), 1)]
+    assert rec[1].first_token_s == 2.0 and rec[1].finish_s == 3.0
+    assert rec[0].finish_s == 5.0
+    _, rec, _ = run(setup, cfg(scheduler={**sched, "mixed_batches": True}), reqs)
+    assert rec[0].finish_s == 4.0  # mixed: its decode rides along with the prompt
+
+
 def test_request_longer_than_the_cache_is_reported_not_lost(setup):
     res, _, _ = run(setup, cfg(), [Request(0, 0.0, 100, 10), Request(1, 0.0, 4, 2)], blocks=8)
     s = res.summary()

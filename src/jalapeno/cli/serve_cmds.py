@@ -29,7 +29,9 @@ def _scenario(scenario: Path | None, **flags):
     if flags["generator"]:
         base.get("workload", {}).pop("trace", None)
     sched = {"max_num_seqs": flags["max_num_seqs"], "max_num_batched_tokens": flags["max_batched_tokens"],
-             "chunked_prefill": flags["chunked_prefill"], "prefix_caching": flags["prefix_caching"]}
+             "chunked_prefill": flags["chunked_prefill"], "prefix_caching": flags["prefix_caching"],
+             "kv_reservation": flags["kv_reservation"], "max_new_tokens": flags["max_new_tokens"],
+             "mixed_batches": flags["mixed_batches"]}
     spec = {"method": flags["spec_method"], "num_tokens": flags["spec_tokens"],
             "acceptance_rate": flags["spec_acceptance"], "draft_model": flags["draft_model"]}
     dis = None
@@ -50,7 +52,7 @@ def _scenario(scenario: Path | None, **flags):
         if dp and not flags["replicas"]:
             serving["replicas"] = dp
     top = {"model": flags["model"], "chip": flags["chip"], "tp": flags["tp"], "pp": flags["pp"], "ep": flags["ep"],
-           "precision": flags["precision"], "workload": wl, "serving": serving}
+           "precision": flags["precision"], "stack": flags["stack"], "workload": wl, "serving": serving}
     raw = merge(base, top)
     w = raw.get("workload", {})
     if not (w.get("trace") or w.get("duration_s") or w.get("num_requests")):
@@ -81,6 +83,12 @@ def simulate_cmd(
     max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
     chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
     prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
+    kv_reservation: str = typer.Option(None, "--kv-reservation", help="auto (the stack's), full or on_demand."),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens",
+                                       help="Output limit requests declare (full reservation holds it)."),
+    mixed_batches: bool = typer.Option(None, "--mixed-batches/--prefill-first",
+                                       help="Prompts and decodes in one step, or prompt-only steps first."),
+    stack: str = typer.Option(None, "--stack", help="Software-stack profile id (default: the chip's)."),
     spec_method: str = typer.Option(None, "--spec", help="Speculative decoding: none, draft or ngram."),
     spec_tokens: int = typer.Option(None, "--spec-tokens"),
     spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
@@ -125,6 +133,12 @@ def capacity_cmd(
     max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
     chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
     prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
+    kv_reservation: str = typer.Option(None, "--kv-reservation", help="auto (the stack's), full or on_demand."),
+    max_new_tokens: int = typer.Option(None, "--max-new-tokens",
+                                       help="Output limit requests declare (full reservation holds it)."),
+    mixed_batches: bool = typer.Option(None, "--mixed-batches/--prefill-first",
+                                       help="Prompts and decodes in one step, or prompt-only steps first."),
+    stack: str = typer.Option(None, "--stack", help="Software-stack profile id (default: the chip's)."),
     spec_method: str = typer.Option(None, "--spec"), spec_tokens: int = typer.Option(None, "--spec-tokens"),
     spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
     draft_model: str = typer.Option(None, "--draft-model"), disaggregate: str = typer.Option(None, "--disaggregate"),

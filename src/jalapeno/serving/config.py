@@ -28,6 +28,16 @@ class SchedulerConfig(_Strict):
     # GUARANTEED_NO_EVICT); on_demand: grow block by block and preempt when full (vLLM);
     # auto: the software stack's own policy.
     kv_reservation: Literal["auto", "full", "on_demand"] = "auto"
+    # The output limit requests declare (a client's max_tokens). Full reservation holds the
+    # prompt plus this many tokens, as TensorRT-LLM reserves up to each request's maxNewTokens;
+    # unset, each request declares exactly its own output length. A request that generates more
+    # than the limit reserves its own length.
+    max_new_tokens: int | None = Field(default=None, ge=1)
+    # True: a step carries prompt chunks and decodes together (vLLM with chunked prefill,
+    # TensorRT-LLM in-flight batching). False: a step runs waiting prompts only, or else decodes
+    # only, prompts first (vLLM's default scheduler without chunked prefill); decodes stall
+    # while prompts run.
+    mixed_batches: bool = True
 
 
 class SpeculativeConfig(_Strict):

@@ -47,9 +47,10 @@ class Seq:
 
 
 class StepPlan:
-    __slots__ = ("n_decodes", "chunks", "time_s", "energy_j", "tokens_per_seq")
+    __slots__ = ("n_decodes", "chunks", "time_s", "energy_j", "tokens_per_seq", "tick")
 
-    def __init__(self, n_decodes, chunks, time_s, energy_j, tokens_per_seq):
+    def __init__(self, n_decodes, chunks, time_s, energy_j, tokens_per_seq, tick):
+        self.tick = tick  # the decode tick (serving/decoding.py) if the step decodes, else -1
         self.n_decodes = n_decodes
         self.chunks = chunks
         self.time_s = time_s
@@ -83,6 +84,7 @@ class Replica:
         self.busy_s = 0.0
         self.energy_j = 0.0
         self.steps = 0
+        self.dticks = 0  # steps that decoded (the clock of the decode tracker)
         self.preemptions = 0
         self.outstanding_tokens = 0
         self.kv_block_seconds = 0.0
@@ -91,6 +93,8 @@ class Replica:
         # budget to cover max_num_seqs), so the cap on running sequences never exceeds it.
         self.max_seqs = max(1, min(sc.max_num_seqs, self.max_tokens // (1 + self.spec_k)))
         self.reserve_full = sc.kv_reservation == "full"
+        self.max_new_tokens = sc.max_new_tokens or 0
+        self.mixed = sc.mixed_batches
 
     # --- admission -------------------------------------------------------------------------
     def fits_ever(self, req: Request) -> bool:
@@ -144,9 +148,12 @@ class Replica:
 
     # --- one step --------------------------------------------------------------------------
     def plan_step(self) -> StepPlan | None:
-        sc = self.cfg.scheduler
-        t = self.steps
         per_seq = 1 + self.spec_k
+        if not self.mixed and (self.prefilling or self.waiting):
+            chunks = self._prefill_chunks(self.max_tokens)  # prompts first, alone
+            if chunks:
+                return self._plan(0, chunks, per_seq, -1)
+        t = self.dticks  # this step's decode tick, if it decodes
         dec = self.decoding
         # 1. Decodes whose blocks are full grow by a block, preempting the most recently admitted
         #    sequence (possibly themselves) while there is no room.
@@ -164,8 +171,14 @@ class Replica:
                 continue
             self._preempt(seq, t)  # no room even alone: wait for memory
         n_dec = len(dec)
-        budget = self.max_tokens - n_dec * per_seq
         # 2. Unfinished prefills continue, then waiting requests are admitted, within the budget.
+        chunks = self._prefill_chunks(self.max_tokens - n_dec * per_seq) if self.mixed else []
+        if n_dec:
+            self.dticks += 1
+        return self._plan(n_dec, chunks, per_seq, t)
+
+    def _prefill_chunks(self, budget: int) -> list[tuple[Seq, int]]:
+        sc = self.cfg.scheduler
         chunks: list[tuple[Seq, int]] = []
         for seq in self.prefilling:
             if budget <= 0:
@@ -180,17 +193,27 @@ class Replica:
             if not seq.matched:
                 self._match_prefix(seq)
             c = self._chunk(seq, budget, sc.chunked_prefill)
-            reserve = seq.to_prefill + seq.target - seq.generated if self.reserve_full else seq.ctx + c
-            if not c or not self._grow(seq, max(reserve, seq.ctx + c)):
+            if not c or not self._grow(seq, max(self._reserve(seq), seq.ctx + c)):
                 break
             self.waiting.popleft()
             self._admit(seq)
             self.prefilling.append(seq)
             chunks.append((seq, c))
             budget -= c
+        return chunks
+
+    def _reserve(self, seq: Seq) -> int:
+        """Context the KV cache holds for `seq` at admission: with full reservation its prompt plus
+        the output it declares (capped at the whole cache), else nothing beyond the first chunk."""
+        if not self.reserve_full:
+            return 0
+        declared = max(seq.target, self.max_new_tokens)
+        return min(seq.req.input_tokens + declared, self.kv.num_blocks * self.kv.block_size + seq.shared_tokens)
+
+    def _plan(self, n_dec: int, chunks: list[tuple[Seq, int]], per_seq: int, tick: int) -> StepPlan | None:
         if not n_dec and not chunks:
             return None
-        ctx_sum = float(dec.context_sum(t)) if n_dec else 0.0
+        ctx_sum = float(self.decoding.context_sum(tick)) if n_dec else 0.0
         est = self.fast.step(n_dec, ctx_sum, [(c, s.ctx) for s, c in chunks], per_seq)
         time_s, energy = est.time_s, est.energy_j
         if self.spec_k and n_dec and self.draft is not None:
@@ -198,7 +221,7 @@ class Replica:
                 d = self.draft.step(n_dec, ctx_sum + i * n_dec, [], 1)
                 time_s += d.time_s
                 energy += d.energy_j
-        return StepPlan(n_dec, chunks, time_s, energy, per_seq)
+        return StepPlan(n_dec, chunks, time_s, energy, per_seq, tick)
 
     def _chunk(self, seq: Seq, budget: int, chunked: bool) -> int:
         remaining = seq.to_prefill - seq.prefilled
@@ -221,7 +244,7 @@ class Replica:
     def complete_step(self, plan: StepPlan, now: float) -> tuple[list[Seq], list[Seq]]:
         """Apply a finished step at time `now`: (finished sequences, prefills done on a prefill-only
         replica, to hand over to a decode replica)."""
-        t = self.steps
+        t = plan.tick
         self.steps += 1
         self.busy_s += plan.time_s
         self.energy_j += plan.energy_j
@@ -263,7 +286,7 @@ class Replica:
         for seq in handoff:
             self._retire(seq, t + 1)
         for seq in joining:
-            self.decoding.join(seq, t + 1)
+            self.decoding.join(seq, self.dticks)
         return finished, handoff
 
     def _accepted(self) -> int:
@@ -281,6 +304,6 @@ class Replica:
             return False
         self._admit(seq)
         # It decodes from the next step this replica plans (the one running now does not hold it).
-        self.decoding.join(seq, self.steps + (1 if self.busy else 0))
+        self.decoding.join(seq, self.dticks)
         self.outstanding_tokens += seq.target - seq.generated
         return True
