@@ -28,15 +28,12 @@ def _order(seq: Seq) -> int:
     return seq.order
 
 
-class LockstepDecodes:
-    """Decoding sequences that each add one token per step, tracked by counters."""
+class _Decodes:
+    """What both trackers share: the members in the order they joined, and the join itself."""
 
     def __init__(self, block_size: int):
         self.block = block_size
         self.members: dict[Seq, None] = {}
-        self._ctx_base = 0  # sum over members of (context at join - join step)
-        self._ends: list[tuple[int, int, int, Seq]] = []  # (last step, order, epoch, seq)
-        self._due: dict[int, list[tuple[int, Seq]]] = {}  # step -> [(epoch, seq)] needing a block then
 
     def __len__(self) -> int:
         return len(self.members)
@@ -46,6 +43,19 @@ class LockstepDecodes:
         seq.epoch += 1
         seq.t0 = t
         self.members[seq] = None
+
+
+class LockstepDecodes(_Decodes):
+    """Decoding sequences that each add one token per step, tracked by counters."""
+
+    def __init__(self, block_size: int):
+        super().__init__(block_size)
+        self._ctx_base = 0  # sum over members of (context at join - join step)
+        self._ends: list[tuple[int, int, int, Seq]] = []  # (last step, order, epoch, seq)
+        self._due: dict[int, list[tuple[int, Seq]]] = {}  # step -> [(epoch, seq)] needing a block then
+
+    def join(self, seq: Seq, t: int) -> None:
+        super().join(seq, t)
         self._ctx_base += seq.ctx - t
         heapq.heappush(self._ends, (t + seq.target - seq.generated - 1, seq.order, seq.epoch, seq))
         self._schedule(seq, t)
@@ -102,21 +112,9 @@ class LockstepDecodes:
         return done, n
 
 
-class ExplicitDecodes:
+class ExplicitDecodes(_Decodes):
     """Decoding sequences with their own context and token counts updated every step (needed when
     a step can add several tokens per sequence, as speculative decoding does)."""
-
-    def __init__(self, block_size: int):
-        self.block = block_size
-        self.members: dict[Seq, None] = {}
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def join(self, seq: Seq, t: int) -> None:
-        seq.epoch += 1
-        seq.t0 = t
-        self.members[seq] = None
 
     def leave(self, seq: Seq, t: int) -> None:
         del self.members[seq]
