@@ -137,10 +137,9 @@ def test_server_validation_bounds():
     err = np.abs([c.error_pct for c in cases])
     assert len(cases) >= 50
     assert np.median(err) <= 10.0
-    # Target 25 %. The rows above it are the PCIe / NVL H100, L40S and 4-GPU HGX H100 systems,
-    # whose Offline rows the engine overpredicts by as much (see server_rows.py); a regression
-    # bound until those are fixed.
-    assert np.percentile(err, 90) <= 35.0
+    # The rows still above 25 % are the 8 x H100 PCIe system and the Lenovo H100 NVL (one GPU per
+    # replica at 400 W), which the engine overpredicts Offline too, and the GH200-96GB.
+    assert np.percentile(err, 90) <= 25.0
     offline = {c.label: predict_case(c) for c in mlperf_cases("Offline")[0]}
     for c in cases:
         if c.label in offline:

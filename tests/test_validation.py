@@ -51,3 +51,21 @@ def test_duplicate_mlperf_runs_count_once(result):
     labels = [(c.extra.get("submitter"), c.label.rsplit(" ", 1)[0], c.measured) for c in result.cases
               if c.table == "mlperf"]
     assert len(labels) == len(set(labels))
+
+
+def test_mlperf_rows_run_on_their_board_and_layout(result):
+    """Each MLPerf row runs on the wiring its system description gives and at the tensor-parallel
+    degree its submission's config set (data/mlperf_accelerators.yaml, data/mlperf_cases.yaml)."""
+    rows = {c.label: c for c in result.cases if c.table == "mlperf"}
+    expect = {
+        "Fujitsu GX2560M7_H100_SXM_80GBx4_TRT llama2-70b-99.9": ("h100-sxm-hgx4", "tp=2,pp=1"),
+        "ASUSTeK ESC4000A_E12_4XH100_TRT llama2-70b-99.9": ("h100-nvl-nobridge", "tp=2,pp=1"),
+        "HPE HPE_ProLiant_DL380a_H100_NVL_94GBx4_TRT llama2-70b-99.9": ("h100-nvl", "tp=2,pp=1"),
+        "Lenovo SR675_V3_8xH100_NVL_TRT llama2-70b-99.9": ("h100-nvl", "tp=1,pp=1"),
+        "Fujitsu CDI_L40Sx8_TRT llama2-70b-99.9": ("l40s", "tp=4,pp=1"),
+        "NVIDIA DGX-H100_H100-SXM-80GBx8_TRT llama2-70b-99.9": ("h100-sxm", "tp=2,pp=1"),
+        "NVIDIA H200-SXM-141GBx8_TRT llama2-70b-99.9": ("h200-sxm", "tp=1,pp=1"),
+        "Fujitsu GX2560M7_H100_SXM_80GBx4_TRT mixtral-8x7b": ("h100-sxm-hgx4", "tp=1,pp=1"),
+    }
+    for label, (chip, layout) in expect.items():
+        assert (rows[label].chip, rows[label].layout) == (chip, layout), label

@@ -122,6 +122,7 @@ class FastStep:
         self.j_per_byte = chip.main_memory.energy_pj_per_byte * 1e-12
         self.dyn_limit_w = chip.power.tdp_w - chip.power.idle_w
         self.idle_w = chip.power.idle_w
+        self.active_w = chip.power.active_w
         self.chips = s.plan.chips_per_replica
 
     def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +218,7 @@ class FastStep:
                 flops += f * cnt
                 hbm += b * cnt
         time += self.step_overhead_s
-        energy += flops * self.j_per_flop + hbm * self.j_per_byte
+        energy += flops * self.j_per_flop + hbm * self.j_per_byte + self.active_w * time
         time = max(time, energy / self.dyn_limit_w) * pp
         energy = energy * pp + self.idle_w * time
         return StepEstimate(time, energy * self.chips)

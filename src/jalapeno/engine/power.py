@@ -2,10 +2,11 @@
 
 Dynamic energy = FLOPs x energy per FLOP (by process node and number format, from
 hardware/data/energy.yaml) + bytes x energy per byte at each memory level + link bytes x link
-energy per byte; the chip's idle power is added by the caller for the step's duration. Energy
-per FLOP is a property of the silicon, not of the TDP: a part sold at a lower TDP than its
-datapaths would draw at full rate (H100 NVL at 400 W, H100 PCIe at 350 W) hits its power cap
-and the engine slows the step down to fit.
+energy per byte; the engine adds the chip's active power (`power.active_w`, drawn whenever it
+runs at full clock, whatever the work) over the step's uncapped time, and the idle power over
+its final duration. Energy per FLOP and active power are properties of the silicon, not of the
+TDP: a part sold at a lower TDP than it would draw at full rate (H100 NVL at 400 W, H100 PCIe
+at 350 W, an H200 held at 500 W) hits its power cap and the engine slows the step down to fit.
 """
 
 from __future__ import annotations

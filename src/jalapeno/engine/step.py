@@ -100,7 +100,8 @@ def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Preci
     time += stack.step_overhead_s
     by_bound["latency"] += stack.step_overhead_s
     fmt = compute_format(prec.weights, prec.activations)
-    dyn_j = step_energy(chip, fmt, flops, hbm, onchip, link)
+    # Work-dependent energy plus the chip's active power over the step at full clock.
+    dyn_j = step_energy(chip, fmt, flops, hbm, onchip, link) + chip.power.active_w * time
     dyn_power_limit = chip.power.tdp_w - chip.power.idle_w
     capped_time = dyn_j / dyn_power_limit
     capped = capped_time > time

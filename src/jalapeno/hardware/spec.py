@@ -94,13 +94,23 @@ class Links(_Strict):
 
 
 class Power(_Strict):
+    """`tdp_w`: the power limit the chip holds (it clocks down to stay under it). `idle_w`: drawn
+    with nothing running. `active_w`: drawn on top of idle whenever the chip executes work at full
+    clock, whatever that work is (clock tree, schedulers and instruction issue, register files,
+    on-chip network); the energy per FLOP and per byte moved comes on top. Like the rest of the
+    dynamic power it falls with the clock when the chip is held at its limit. 0 where it has not
+    been characterized."""
+
     tdp_w: PositiveFloat
     idle_w: PositiveFloat
+    active_w: float = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _idle_below_tdp(self) -> Power:
         if self.idle_w >= self.tdp_w:
             raise ValueError(f"idle_w ({self.idle_w}) must be below tdp_w ({self.tdp_w})")
+        if self.idle_w + self.active_w >= self.tdp_w:
+            raise ValueError(f"idle_w + active_w ({self.idle_w + self.active_w}) must be below tdp_w ({self.tdp_w})")
         return self
 
 

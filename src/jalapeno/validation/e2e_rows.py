@@ -2,9 +2,12 @@
 
 Two tables (see data/SOURCES.md): TensorRT-LLM's perf-overview (fixed input/output lengths, all
 requests queued, the layout given) and MLPerf Inference v4.1 Offline results (every sample
-queued; mean lengths of the dataset; the layout is the submitter's choice, so each row is
-predicted at the best layout for that system, as a tuned submission would be). MLPerf rows
-that repeat one measurement (the -99 and -99.9 accuracy variants of one run) count once.
+queued; mean lengths of the dataset). An MLPerf row is predicted at the layout its submission's
+config ran (data/mlperf_cases.yaml `layouts`), or, where that is not known, at the best layout
+for its system, as a tuned submission would be; its chip is the catalog entry for its
+accelerator, or the board variant its system description gives (data/mlperf_accelerators.yaml).
+MLPerf rows that repeat one measurement (the -99 and -99.9 accuracy variants of one run) count
+once.
 """
 
 from __future__ import annotations
@@ -85,7 +88,8 @@ def trtllm_cases() -> list[Case]:
 
 def _accel_chip(row: dict, accels: dict) -> str | None:
     entry = accels.get(row["accel"], {})
-    chip = entry.get("chip")
+    # A system wired differently from the accelerator's default chip names its own (its links differ).
+    chip = entry.get("systems", {}).get(f"{row['submitter']}/{row['system']}", {}).get("chip") or entry.get("chip")
     if chip == "by_system":
         markers = _mlperf_config()["cpu_systems"]
         chip = next((c for k, c in markers.items() if k in row["system"]), None)
@@ -101,6 +105,23 @@ def _precision(chip: str, family: str) -> str:
             continue
         return rule["precision"]
     return "fp8"
+
+
+def _matches(allowed: str | list[str] | None, value: str) -> bool:
+    """A rule field: absent (anything matches), one value, or a list of them."""
+    return not allowed or value in ([allowed] if isinstance(allowed, str) else allowed)
+
+
+def _layout(row: dict, chip: str, family: str) -> ParallelPlan | None:
+    """The layout the submission ran (mlperf_cases.yaml `layouts`), if known."""
+    system = f"{row['submitter']}/{row['system']}"
+    for rule in _mlperf_config().get("layouts", []):
+        if rule["benchmark"] != family or not _matches(rule.get("system"), system):
+            continue
+        if not _matches(rule.get("chip"), chip) or not row["sw"].startswith(rule.get("software", "")):
+            continue
+        return ParallelPlan(tp=int(rule["tp"]))
+    return None
 
 
 def _stack_for(software: str) -> str:
@@ -144,6 +165,7 @@ def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str,
         cases.append(Case(
             "mlperf", label, load_chip(chip).vendor, b["model"], chip, n_acc, _precision(chip, family),
             int(b["input_tokens"]), int(over.get("output_tokens", b["output_tokens"])), measured, unit=unit,
+            plan=_layout(r, chip, family),
             beams=int(b.get("beams", 1)), tdp_w=over.get("tdp_w"), source=f"MLPerf Inference v4.1 {scenario}, {label}",
             extra={"submitter": r["submitter"], "software": r["sw"]}, stack=_stack_for(r["sw"])))
     return cases, skipped
