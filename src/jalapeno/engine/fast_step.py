@@ -98,6 +98,11 @@ class FastStep:
         self._tok = list(zip(self.token_time.tolist(), self.token_energy.tolist(), strict=True))
         self._out = list(zip(self.out_time.tolist(), self.out_energy.tolist(), strict=True))
         self._dec = list(zip(self.dec_time.tolist(), self.dec_energy.tolist(), strict=True))
+        # A decode-only step of one token per sequence reads all three tables at the same index (tokens
+        # = sequences): their sum, one lookup instead of three.
+        n = min(len(self._tok), len(self._out), len(self._dec))
+        self._decode_only = [(a[0] + b[0] + c[0], a[1] + b[1] + c[1])
+                             for a, b, c in zip(self._tok[:n], self._out[:n], self._dec[:n], strict=True)]
         # Attention constants.
         self.units = chip.matrix.units
         self.bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
@@ -159,10 +164,13 @@ class FastStep:
             raise ValueError(f"step of {T} tokens / {outs} sequences exceeds the tabulated "
                              f"{self.max_tokens} / {self.max_seqs}")
         # One microbatch of one attention group; tables hold (time, energy) per stage and chip.
-        t1, e1 = _interp(self._tok, T / split)
-        t2, e2 = _interp(self._out, outs / split)
-        time, energy = t1 + t2, e1 + e2
-        if decode_seqs:
+        if not n_pref and decode_tokens_per_seq == 1:
+            time, energy = _interp(self._decode_only, decode_seqs / split)
+        else:
+            t1, e1 = _interp(self._tok, T / split)
+            t2, e2 = _interp(self._out, outs / split)
+            time, energy = t1 + t2, e1 + e2
+        if decode_seqs and (n_pref or decode_tokens_per_seq != 1):
             t3, e3 = _interp(self._dec, decode_seqs * decode_tokens_per_seq / split)
             time += t3
             energy += e3
@@ -174,9 +182,14 @@ class FastStep:
         hbm = 0.0
         k = self.k_over
         mean_ctx = decode_context_sum / decode_seqs if decode_seqs else 0.0
+        bw, dec_peak, block_lat = self.bw, self.dec_peak, self.block_lat
+        dec_units = self.units * self.blocks_per_unit
+        dec_launch = k * DECODE_LAUNCHES
         for g in self.groups:
             cnt = g.count  # already per pipeline stage (lowered with pp)
             if decode_seqs:
+                # Locals, not attribute lookups: this runs for every step of every replica.
+                heads, qk, v = g.heads, g.qk, g.v
                 seqs = decode_seqs / split
                 per_seq = mean_ctx + decode_tokens_per_seq  # as models.lowering.attended_context
                 if g.window:
@@ -184,11 +197,10 @@ class FastStep:
                 elif g.chunk and per_seq >= g.chunk:
                     per_seq = g.chunk / 2
                 ctx = per_seq * seqs * decode_tokens_per_seq
-                b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * g.heads * (g.qk + g.v) * 2.0
-                t_mem = b / self.bw
-                t_blocks = math.ceil(seqs * g.kv_heads / (self.units * self.blocks_per_unit)) * self.block_lat
-                f = 2.0 * g.heads * ctx * (g.qk + g.v)
-                t = max(t_mem, t_blocks, f / self.dec_peak) + k * DECODE_LAUNCHES
+                b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * heads * (qk + v) * 2.0
+                t_blocks = math.ceil(seqs * g.kv_heads / dec_units) * block_lat
+                f = 2.0 * heads * ctx * (qk + v)
+                t = max(b / bw, t_blocks, f / dec_peak) + dec_launch
                 time += t * cnt
                 flops += f * cnt
                 hbm += b * cnt
