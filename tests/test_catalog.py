@@ -45,8 +45,9 @@ def test_required_chip_exists(chip_id):
 @pytest.mark.parametrize("chip_id", chip_ids())
 def test_every_figure_has_a_source(chip_id):
     raw = yaml.safe_load(chip_path(chip_id).read_text())
-    _, sources, unsourced = split_sources(raw)
+    _, _, unsourced = split_sources(raw)
     assert [p for p in unsourced if p not in NOT_FIGURES] == []
+    sources = load_chip(chip_id).sources  # with the figures a `base:` chip lends
     assert all(isinstance(s, str) and s.strip() for s in sources.values())
     # The figures the engine depends on are among the sourced ones.
     for path in ("clock_ghz", "power.tdp_w", "power.idle_w", "links.bandwidth_gb_s", "vector.peak_tflops"):
@@ -120,3 +121,37 @@ def test_jalapeno_ref_states_its_assumptions():
     c = load_chip("jalapeno-ref")
     assert len(c.assumptions) > 0
     assert all(isinstance(a, str) and a.strip() for a in c.assumptions)
+
+
+def test_a_chip_can_start_from_another(tmp_path):
+    """`base:` takes every field of another chip; the file gives only what differs, with sources."""
+    path = tmp_path / "faster-hbm.yaml"
+    path.write_text("base: h100-sxm\nid: h100-faster-hbm\nname: H100 with faster HBM\n"
+                    "memory:\n  - name: HBM3e\n    kind: hbm\n"
+                    "    capacity_gib: {value: 80, source: what-if}\n"
+                    "    bandwidth_gb_s: {value: 4800, source: what-if}\n"
+                    "    energy_pj_per_byte: {value: 31.2, source: what-if}\n"
+                    "    latency_ns: {value: 600, source: what-if}\n")
+    chip, base = load_chip(str(path)), load_chip("h100-sxm")
+    assert chip.id == "h100-faster-hbm" and chip.main_memory.bandwidth_gb_s == 4800
+    assert len(chip.memory) == 1  # lists replace, mappings merge
+    assert chip.matrix == base.matrix and chip.power == base.power
+    assert chip.sources["memory[0].bandwidth_gb_s"] == "what-if"
+    assert not any(p.startswith("memory[1]") for p in chip.sources)  # the base's L2 went with its list
+    assert chip.sources["power.tdp_w"] == base.sources["power.tdp_w"]
+
+
+def test_board_variant_differs_only_in_its_links():
+    variant, gpu = load_chip("h100-sxm-hgx4"), load_chip("h100-sxm")
+    assert variant.links.max_domain_chips == 4 and variant.links.topology == "mesh"
+    assert variant.matrix == gpu.matrix and variant.memory == gpu.memory and variant.power == gpu.power
+
+
+@pytest.mark.parametrize("base, problem", [("no-such-chip", "unknown chip"), ("{}", "expected a chip id"),
+                                           ("SELF", "loop")])
+def test_bad_base_names_the_field(tmp_path, base, problem):
+    path = tmp_path / "variant.yaml"
+    path.write_text(f"base: {str(path) if base == 'SELF' else base}\nid: variant\n")
+    with pytest.raises(SpecError) as exc:
+        load_chip(str(path))
+    assert "base" in str(exc.value) and problem in str(exc.value).lower()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from jalapeno.errors import SpecError, pydantic_problems
+from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
 from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
@@ -25,11 +25,51 @@ def chip_path(ref: str) -> Path:
     return catalog_path("chip", ref, _DATA)
 
 
+def _merge(base: dict, over: dict, path: str = "", replaced: list[str] | None = None) -> dict:
+    """`base` with `over`'s fields on top; mappings merge field by field, anything else (a value, a
+    list) replaces. The dotted paths replaced are appended to `replaced`."""
+    out = dict(base)
+    for k, v in over.items():
+        key = f"{path}.{k}" if path else k
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v, key, replaced)
+        else:
+            out[k] = v
+            if replaced is not None:
+                replaced.append(key)
+    return out
+
+
+def _read_chip(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict, dict]:
+    """(plain fields, sources) of a chip file. A file may start from another chip (`base: <id or
+    path>`) and give only what differs, e.g. a board variant's links or a design-space variant of
+    a catalog chip."""
+    plain, sources = read_sourced_yaml(path, "chip", _NOT_FIGURES)
+    base = plain.pop("base", None)
+    if base is None:
+        return plain, sources
+    if not isinstance(base, str):
+        raise SpecError(str(path), [("base", f"expected a chip id or path, got {base!r}")])
+    if str(path) in seen:
+        raise SpecError(str(path), [("base", "chips name each other as base in a loop: " + " -> ".join(seen))])
+    try:
+        base_path = chip_path(base)
+    except JalapenoError as exc:
+        raise SpecError(str(path), [("base", str(exc))]) from None
+    base_plain, base_sources = _read_chip(base_path, (*seen, str(path)))
+    replaced: list[str] = []
+    merged = _merge(base_plain, plain, replaced=replaced)
+    # The base's sources stay only for what the file did not replace.
+    kept = {p: src for p, src in base_sources.items()
+            if not any(p == r or p.startswith((f"{r}.", f"{r}[")) for r in replaced)}
+    return merged, {**kept, **sources}
+
+
 @lru_cache(maxsize=256)
 def load_chip(ref: str) -> ChipSpec:
     """Load a chip by catalog id or path; every numeric figure must carry a source."""
     path = chip_path(ref)
-    plain, sources = read_sourced_yaml(path, "chip", _NOT_FIGURES)
+    plain, sources = _read_chip(path)
     plain["sources"] = sources
     try:
         return ChipSpec.model_validate(plain)
