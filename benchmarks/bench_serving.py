@@ -287,7 +287,12 @@ def profile_stream(n: int = 50_000, top: int = 15) -> None:
 VIDUR_MODEL = "meta-llama/Llama-3-8B"  # Vidur's name (its 8B llama-3 config)
 VIDUR_DEVICE, VIDUR_NODE = "h100", "h100_dgx"
 VIDUR_DATE = "2023-11-16"  # the Azure traces' day; Vidur's trace replay keeps rows of one date
+# hidden, query heads, KV heads, head dim, FFN, vocab: Llama 3 8B's config.json (as in
+# src/jalapeno/models/data/configs/llama-3.1-8b.json).
 _H, _HQ, _HKV, _HD, _FF, _VOCAB = 4096, 32, 8, 128, 14336, 128256
+# Dense bf16 989 TFLOP/s and HBM3 3.35 TB/s: NVIDIA H100 datasheet, SXM column (as in
+# src/jalapeno/hardware/data/chips/h100-sxm.yaml); the achieved fractions (0.75 GEMM, 0.5
+# attention, 0.8 memory) and the 300 GB/s collective bandwidth below are round assumptions.
 _PEAK, _ATT_PEAK, _BW = 989e12 * 0.75, 989e12 * 0.5, 3.35e12 * 0.8  # bf16 FLOP/s, HBM B/s
 _PROFILE_FILES = ("mlp.csv", "attention.csv", "all_reduce.csv", "send_recv.csv")
 

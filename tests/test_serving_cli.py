@@ -271,24 +271,21 @@ def test_poisson_without_rate_from_flags():
     assert "rate_per_s" in msg and "command-line flags" in msg
 
 
-def test_scenario_with_unknown_key(tmp_path):
+@pytest.mark.parametrize(("command", "text", "key"), [
+    ("simulate", "model: llama-3.1-8b\nserving:\n  replicas: 2\n  routr: round_robin\n", "serving.routr"),
+    ("capacity", "wrkload: {}\n", "wrkload"),
+])
+def test_scenario_with_unknown_key_is_one_line(tmp_path, command, text, key):
     p = tmp_path / "typo.yaml"
-    p.write_text("model: llama-3.1-8b\nserving:\n  replicas: 2\n  routr: round_robin\n")
-    msg = fails_cleanly("simulate", p, "--json")
-    assert str(p) in msg and "serving.routr" in msg
+    p.write_text(text)
+    msg = fails_cleanly(command, p, "--json")
+    assert str(p) in msg and key in msg
 
 
 def test_scenario_file_missing(tmp_path):
     p = tmp_path / "missing.yaml"
     msg = fails_cleanly("simulate", p)
     assert str(p) in msg
-
-
-def test_capacity_bad_input_is_one_line(tmp_path):
-    p = tmp_path / "typo.yaml"
-    p.write_text("wrkload: {}\n")
-    msg = fails_cleanly("capacity", p, "--json")
-    assert str(p) in msg and "wrkload" in msg
 
 
 # --- requests that cannot be served are reported, never lost -----------------------------------------

@@ -85,8 +85,8 @@ def find_capacity(sc: Scenario, duration_s: float = 120.0, iterations: int = 8,
         nonlocal best, step_model
         wl = w.model_copy(update={"rate_per_s": rate, "duration_s": duration_s, "num_requests": None})
         res = simulate(sc.model_copy(update={"workload": wl}), step_model=step_model)
-        if step_model is None and res.replicas:
-            step_model = getattr(res.replicas[0], "fast", None)
+        if step_model is None:
+            step_model = res.replicas[0].fast
         s = res.summary()
         ok = _passes(s, sc, rate, stability_checks)
         probes.append((rate, ok, s["ttft_s_p99"], s["tpot_s_p99"]))

@@ -139,10 +139,10 @@ class ExplicitDecodes(_Decodes):
         for seq in self.members:
             if seq.t0 > t:
                 continue  # joined while step t ran
-            n = 1 if accepted is None else min(1 + accepted(), seq.target - seq.generated)
-            seq.generated += n
-            seq.ctx += n
-            emitted += n
+            k = 1 if accepted is None else min(1 + accepted(), seq.target - seq.generated)
+            seq.generated += k
+            seq.ctx += k
+            emitted += k
             if seq.generated >= seq.target:
                 done.append(seq)
         done.sort(key=_order)

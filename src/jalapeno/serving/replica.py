@@ -47,21 +47,19 @@ class Seq:
 
 
 class StepPlan:
-    __slots__ = ("n_decodes", "chunks", "time_s", "energy_j", "tokens_per_seq", "tick")
+    __slots__ = ("n_decodes", "chunks", "time_s", "energy_j", "tick")
 
-    def __init__(self, n_decodes, chunks, time_s, energy_j, tokens_per_seq, tick):
+    def __init__(self, n_decodes, chunks, time_s, energy_j, tick):
         self.tick = tick  # the decode tick (serving/decoding.py) if the step decodes, else -1
         self.n_decodes = n_decodes
         self.chunks = chunks
         self.time_s = time_s
         self.energy_j = energy_j
-        self.tokens_per_seq = tokens_per_seq
 
 
 class Replica:
     def __init__(self, index: int, fast: FastStep, kv_blocks: int, cfg: ServingConfig, role: str = "mixed",
-                 draft: FastStep | None = None, rng: np.random.Generator | None = None,
-                 explicit_decodes: bool = False):
+                 draft: FastStep | None = None, explicit_decodes: bool = False):
         """`explicit_decodes` keeps per-sequence decode bookkeeping even without speculation (the
         reference the counter-based tracker is tested against)."""
         self.index = index
@@ -71,7 +69,7 @@ class Replica:
         self.kv = KVCache(kv_blocks, sc.block_size, sc.prefix_caching)
         self.role = role  # mixed | prefill | decode
         self.draft = draft
-        self.rng = rng or np.random.default_rng(cfg.seed + index)
+        self.rng = np.random.default_rng(cfg.seed + index)
         self.waiting: deque[Seq] = deque()
         self.running: dict[Seq, None] = {}  # admission order (dicts keep it; O(1) removal)
         self.prefilling: list[Seq] = []  # running sequences still prefilling, admission order
@@ -103,9 +101,6 @@ class Replica:
     def enqueue(self, seq: Seq) -> None:
         self.waiting.append(seq)
         self.outstanding_tokens += seq.to_prefill - seq.prefilled + seq.target - seq.generated
-
-    def has_work(self) -> bool:
-        return bool(self.waiting or self.running)
 
     def _admit(self, seq: Seq) -> None:
         seq.order = next(self._admitted)
@@ -221,7 +216,7 @@ class Replica:
                 d = self.draft.step(n_dec, ctx_sum + i * n_dec, [], 1)
                 time_s += d.time_s
                 energy += d.energy_j
-        return StepPlan(n_dec, chunks, time_s, energy, per_seq, tick)
+        return StepPlan(n_dec, chunks, time_s, energy, tick)
 
     def _chunk(self, seq: Seq, budget: int, chunked: bool) -> int:
         remaining = seq.to_prefill - seq.prefilled

@@ -1,8 +1,9 @@
 """Routing requests across replicas: round-robin, least outstanding work, prefix affinity.
 
-Prefix affinity sends a request to the replica that last served its first prefix block (so the
-cached prefix is there), unless that replica has more than twice the least-loaded one's
-outstanding work; requests without prefix ids go to the least-loaded replica.
+Prefix affinity sends a request to the replica that last served the same leading prefix blocks
+(its first `AFFINITY_DEPTH`, or all if fewer; so the cached prefix is there), unless that replica
+has more than twice the least-loaded one's outstanding work plus 4096 tokens; requests without
+prefix ids go to the least-loaded replica.
 """
 
 from __future__ import annotations

@@ -69,9 +69,8 @@ class WorkloadSpec(BaseModel):
         from jalapeno.workloads.distributions import Fixed, LogNormal
 
         if self.trace:
-            reqs: Iterator[Request] = iter(traces.load_trace(self.trace))
-            if self.rate_per_s:
-                reqs = scaling.scale_to_rate(traces.load_trace(self.trace), self.rate_per_s)
+            trace = traces.load_trace(self.trace)
+            reqs: Iterator[Request] = scaling.scale_to_rate(trace, self.rate_per_s) if self.rate_per_s else iter(trace)
             if self.duration_s or self.num_requests:
                 reqs = scaling.take(reqs, num=self.num_requests, duration_s=self.duration_s)
             return reqs
