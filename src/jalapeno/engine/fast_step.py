@@ -25,18 +25,17 @@ import numpy as np
 
 from jalapeno.engine.power import joules_per_flop, step_energy
 from jalapeno.engine.predict import Setup
-from jalapeno.engine.step import op_cost
-from jalapeno.kernels.attention import DECODE_LAUNCHES, EXP_SHARE_OF_VECTOR, PREFILL_LAUNCHES, Q_TILE
+from jalapeno.engine.step import op_cost, step_ops
+from jalapeno.kernels.attention import DECODE_LAUNCHES, PREFILL_LAUNCHES, Q_TILE, attention_format, exp_rate
 from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.lowering import (
     CONTEXT_OPS,
     DECODE_OPS,
     OUTPUT_OPS,
     Batch,
-    attended_pairs,
     lower_step,
 )
-from jalapeno.models.ops import DecodeAttention, PrefillAttention, SendRecv
+from jalapeno.models.ops import DecodeAttention, PrefillAttention
 
 
 @dataclass(frozen=True)
@@ -106,13 +105,15 @@ class FastStep:
         # Attention constants.
         self.units = chip.matrix.units
         self.bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
-        att_fmt = "fp8" if (fmt in ("fp8", "fp4") and stack.fp8_attention) else "bf16"
-        self.att_peak = chip.peak_flops(att_fmt) * stack.attention_efficiency
+        self.att_peak = chip.peak_flops(attention_format(fmt, stack)) * stack.attention_efficiency
         self.dec_peak = chip.peak_flops("bf16") * stack.attention_efficiency
-        self.exp_rate = chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
+        self.exp_rate = exp_rate(chip, stack)
         self.block_lat = stack.attention_block_latency_s
         self.blocks_per_unit = stack.blocks_per_unit
         self.k_over = stack.kernel_overhead_s
+        self._dec_units = self.units * self.blocks_per_unit
+        self._dec_launch_s = self.k_over * DECODE_LAUNCHES
+        self._pre_launch_s = self.k_over * PREFILL_LAUNCHES
         probe = Batch.of(decode_seqs=1, decode_context=1, prefill_seqs=1, prefill_tokens=1)
         groups = []
         ops = lower_step(s.model, probe, s.prec, s.plan.tp, s.plan.pp, s.plan.ep)
@@ -132,9 +133,7 @@ class FastStep:
 
     def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray]:
         s = self.setup
-        ops = [op for op in lower_step(s.model, batch, s.prec, s.plan.tp, s.plan.pp, s.plan.ep) if keep(op)]
-        if s.plan.pp > 1 and keep(SendRecv("pipeline_send", batch.tokens, 1.0)):
-            ops.append(SendRecv("pipeline_send", batch.tokens * s.model.hidden * 2.0, 1.0, 2 * s.plan.tp))
+        ops = [op for op in step_ops(s.model, batch, s.prec, s.plan) if keep(op)]
         n = batch.size
         topo = s.topology
         time, flops, hbm, onchip, link = (np.zeros(n) for _ in range(5))
@@ -145,8 +144,7 @@ class FastStep:
             hbm += c.hbm_bytes * op.count
             onchip += c.onchip_bytes * op.count
             link += c.link_bytes * op.count
-        energy = step_energy(s.system.chip, compute_format(s.prec.weights, s.prec.activations), flops, hbm,
-                             onchip, link)
+        energy = step_energy(s.system.chip, self._fmt, flops, hbm, onchip, link)
         return time, np.asarray(energy, dtype=float)
 
     def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: list[tuple[int, int]] = (),
@@ -180,17 +178,15 @@ class FastStep:
             energy += float(np.interp(expanded, self.ctx_grid, self.ctx_energy))
         flops = 0.0
         hbm = 0.0
-        k = self.k_over
         mean_ctx = decode_context_sum / decode_seqs if decode_seqs else 0.0
+        seqs = decode_seqs / split
         bw, dec_peak, block_lat = self.bw, self.dec_peak, self.block_lat
-        dec_units = self.units * self.blocks_per_unit
-        dec_launch = k * DECODE_LAUNCHES
+        dec_units, dec_launch = self._dec_units, self._dec_launch_s
         for g in self.groups:
             cnt = g.count  # already per pipeline stage (lowered with pp)
             if decode_seqs:
                 # Locals, not attribute lookups: this runs for every step of every replica.
                 heads, qk, v = g.heads, g.qk, g.v
-                seqs = decode_seqs / split
                 per_seq = mean_ctx + decode_tokens_per_seq  # as models.lowering.attended_context
                 if g.window:
                     per_seq = min(per_seq, g.window)
@@ -210,7 +206,7 @@ class FastStep:
                 blocks = 0.0
                 for chunk, prior in prefill_chunks:
                     if g.window or g.chunk:
-                        pairs += float(attended_pairs(prior, chunk, g.window, g.chunk))
+                        pairs += _masked_pairs(float(prior), float(chunk), g.window, g.chunk)
                     else:  # full causal attention: attended_pairs' closed form, in plain floats
                         pairs += chunk * float(prior) + chunk * (chunk + 1.0) / 2
                     read += min(prior + chunk, (g.window + chunk) if g.window else math.inf)
@@ -225,7 +221,7 @@ class FastStep:
                 b = (pref_tokens / split * g.prefill_heads * dims * 2.0
                      + read * g.prefill_kv_heads * dims * g.prefill_kv_bytes)
                 t_blocks = math.ceil(blocks / self.units) * self.block_lat
-                t = max(t_c, b / self.bw, t_blocks) + k * PREFILL_LAUNCHES
+                t = max(t_c, b / self.bw, t_blocks) + self._pre_launch_s
                 time += t * cnt
                 flops += f * cnt
                 hbm += b * cnt
@@ -251,6 +247,19 @@ def _interp(table: list[tuple[float, float]], x: float) -> tuple[float, float]:
         return table[i]
     (ta, ea), (tb, eb) = table[i], table[i + 1]
     return ta + (tb - ta) * f, ea + (eb - ea) * f
+
+
+def _masked_pairs(prior: float, new: float, window: int, chunk: int) -> float:
+    """models.lowering.attended_pairs for a sliding window or chunked attention, term for term in
+    plain floats (numpy on one scalar costs microseconds per call)."""
+    if window:
+        if new <= 0:
+            return 0.0
+        a, b = prior + 1, prior + new
+        hi = min(b, window)
+        part1 = (a + hi) * (hi - a + 1) / 2 if a <= window else 0.0
+        return part1 + max(0.0, b - max(a, window + 1) + 1) * window
+    return min(new * prior + new * (new + 1) / 2, new * (chunk + 1) / 2)
 
 
 def _is_attention(op) -> bool:

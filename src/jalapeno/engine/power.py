@@ -26,11 +26,16 @@ def _table() -> dict:
 
 
 def joules_per_flop(chip: ChipSpec, fmt: str) -> float:
+    return _joules_per_flop(chip.silicon.process_node_nm, fmt)
+
+
+@lru_cache(maxsize=64)
+def _joules_per_flop(node_nm: float, fmt: str) -> float:
+    """Interpolated over the table's nodes; asked once per step, so kept per (node, format)."""
     t = _table()
     nodes = sorted(t["pj_per_bf16_flop_by_node_nm"].items())
-    node = chip.silicon.process_node_nm
     xs, ys = [n for n, _ in nodes], [v for _, v in nodes]
-    pj = float(np.interp(node, xs, ys))
+    pj = float(np.interp(node_nm, xs, ys))
     return pj * t["format_scale"].get(fmt, 1.0) * 1e-12
 
 

@@ -76,13 +76,20 @@ def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision, topo: 
     raise TypeError(f"no cost model for {type(op).__name__}")
 
 
+def step_ops(model: ModelSpec, batch: Batch, prec: Precision, plan: ParallelPlan) -> list[Op]:
+    """The operators one chip runs in a step: the model's layers (models.lowering) and, in a
+    pipeline, sending the activations on to the next stage."""
+    ops = lower_step(model, batch, prec, plan.tp, plan.pp, plan.ep)
+    if plan.pp > 1:
+        ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0, 2 * plan.tp))
+    return ops
+
+
 def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Precision, plan: ParallelPlan,
               batch: Batch, topo: Topology | None = None) -> StepCost:
     """`topo`: how the chips are wired (default: one scale-up level from the chip's links)."""
     topo = topo or topology_from_links(chip.links)
-    ops = lower_step(model, batch, prec, plan.tp, plan.pp, plan.ep)
-    if plan.pp > 1:
-        ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0, 2 * plan.tp))
+    ops = step_ops(model, batch, prec, plan)
     shape = batch.decode_seqs.shape
     time = np.zeros(shape)
     flops, hbm, onchip, link = (np.zeros(shape) for _ in range(4))

@@ -12,7 +12,6 @@ scale-out fat tree, grows it to more nodes or racks.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -138,8 +137,3 @@ def load_system(ref: str, num_chips: int | None = None, nodes: int | None = None
 
 def system_yaml_text(ref: str) -> str:
     return system_path(ref).read_text()
-
-
-def scale_out_units(system: SystemTopologySpec) -> int:
-    """How many scale-up domains (nodes, racks) the system spans."""
-    return math.ceil(system.num_chips / max(system.topology.scale_up_chips, 1))

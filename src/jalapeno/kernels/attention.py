@@ -29,6 +29,17 @@ DECODE_LAUNCHES = 2
 EXP_SHARE_OF_VECTOR = 1.0 / 16
 
 
+def attention_format(compute_fmt: str, stack: StackProfile) -> str:
+    """The format prefill attention's matmuls run in: fp8 with fp8/fp4 weights on a stack with fp8
+    attention kernels, else bf16."""
+    return "fp8" if (compute_fmt in ("fp8", "fp4") and stack.fp8_attention) else "bf16"
+
+
+def exp_rate(chip: ChipSpec, stack: StackProfile) -> float:
+    """Softmax exponentials per second the chip sustains in attention."""
+    return chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
+
+
 def prefill_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, tokens, pairs, kv_tokens_read,
                            heads: int, kv_heads: int, qk_dim: int, v_dim: int, kv_bytes: float,
                            compute_fmt: str = "bf16") -> OpCost:
@@ -40,17 +51,16 @@ def prefill_attention_cost(chip: ChipSpec, stack: StackProfile, seqs, tokens, pa
     seqs, tokens, pairs = np.broadcast_arrays(
         *(np.atleast_1d(np.asarray(x, dtype=float)) for x in (seqs, tokens, pairs)))
     seqs = np.maximum(seqs, 1e-9)
-    fmt = "fp8" if (compute_fmt in ("fp8", "fp4") and stack.fp8_attention) else "bf16"
+    fmt = attention_format(compute_fmt, stack)
     flops = 2.0 * heads * pairs * (qk_dim + v_dim)
     peak = chip.peak_flops(fmt) * stack.attention_efficiency
     blocks = seqs * heads * np.ceil(tokens / seqs / Q_TILE)
     units = chip.matrix.units
     wave_factor = np.where(blocks > 0, np.ceil(blocks / units) * units / np.maximum(blocks, 1e-9), 1.0)
-    exp_rate = chip.vector.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR * stack.attention_efficiency
     # The exponentials of the softmax and the two matmuls share each block's critical path; the
     # overlap FlashAttention-3 gets between them is partial, so they add (with fp8 matmuls the
     # exponentials become the larger share, why fp8 attention is far from 2x faster).
-    t_compute = (flops / peak + heads * pairs / exp_rate) * wave_factor
+    t_compute = (flops / peak + heads * pairs / exp_rate(chip, stack)) * wave_factor
     t_blocks = np.ceil(blocks / units) * stack.attention_block_latency_s
     hbm = (tokens * heads * (qk_dim + v_dim) * 2.0
            + np.asarray(kv_tokens_read, dtype=float) * kv_heads * (qk_dim + v_dim) * kv_bytes)

@@ -7,6 +7,8 @@ stack's collective library offers), at the stack's achievable link efficiency.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from jalapeno.engine.stack import StackProfile
@@ -22,13 +24,19 @@ def collective_cost(op: str, topo: Topology, stack: StackProfile, n: int, messag
         return zeros(s.shape)
     z = np.zeros_like(s)
     algos = algorithm_set if algorithm_set is not None else (stack.collective_algorithms or None)
-    kw = {"efficiency": stack.link_efficiency}
-    if algos and op in ("all_reduce", "all_gather", "reduce_scatter"):
-        kw["algorithms"] = set(algos)
-    c = algorithms.collective(op, topo, n, s, **kw)
-    lat = algorithms.collective(op, topo, n, np.zeros(1), **kw).time_s[0]
+    allowed = frozenset(algos) if algos and op in ("all_reduce", "all_gather", "reduce_scatter") else None
+    c = algorithms.collective(op, topo, n, s, efficiency=stack.link_efficiency, algorithms=allowed)
+    lat = _latency_s(op, topo, n, stack.link_efficiency, allowed)
     bound = np.where(c.time_s <= 2 * lat, LATENCY, COMM)
     return OpCost(c.time_s, z, z.copy(), z.copy(), np.asarray(c.link_bytes, dtype=float) * np.ones_like(s), bound)
+
+
+@lru_cache(maxsize=1024)
+def _latency_s(op: str, topo: Topology, n: int, efficiency: float, allowed: frozenset[str] | None) -> float:
+    """The collective's time for an empty message: what no message size can go below. The same
+    for every step, so computed once per (operation, wiring, group, stack)."""
+    return float(algorithms.collective(op, topo, n, np.zeros(1), efficiency=efficiency,
+                                       algorithms=allowed).time_s[0])
 
 
 def allreduce_cost(topo: Topology, stack: StackProfile, n: int, message_bytes, algorithm_set=None) -> OpCost:
