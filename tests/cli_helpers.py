@@ -20,10 +20,6 @@ def run(*args):
     return _runner().invoke(app, [str(a) for a in args])
 
 
-def stdout_of(result) -> str:
-    return result.stdout
-
-
 def stderr_of(result) -> str:
     try:
         return result.stderr
@@ -34,7 +30,7 @@ def stderr_of(result) -> str:
 def ok_json(*args):
     r = run(*args)
     assert r.exit_code == 0, f"exit {r.exit_code}: {r.output}\n{r.exception!r}"
-    return json.loads(stdout_of(r))
+    return json.loads(r.stdout)
 
 
 def fails_cleanly(*args) -> str:

@@ -15,6 +15,7 @@ from jalapeno.models.config import model_ids
 CHIPS_DIR = Path(str(resources.files("jalapeno.hardware") / "data" / "chips"))
 CONFIGS_DIR = Path(str(resources.files("jalapeno.models") / "data" / "configs"))
 H100_YAML = (CHIPS_DIR / "h100-sxm.yaml").read_text()
+H100_YAML_WITHOUT_TDP = "\n".join(line for line in H100_YAML.splitlines() if not line.strip().startswith("tdp_w:"))
 
 
 # --- JSON output -----------------------------------------------------------------------------
@@ -129,31 +130,25 @@ def _bad_chip(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_chip_yaml_missing_field(tmp_path):
-    text = "\n".join(line for line in H100_YAML.splitlines() if not line.strip().startswith("tdp_w:"))
-    path = _bad_chip(tmp_path, "missing.yaml", text)
+    path = _bad_chip(tmp_path, "missing.yaml", H100_YAML_WITHOUT_TDP)
     msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
     assert str(path) in msg and "tdp_w" in msg
 
 
-def test_chip_yaml_negative_value(tmp_path):
-    text, n = re.subn(r"tdp_w: \{value: 700,", "tdp_w: {value: -5,", H100_YAML)
+@pytest.mark.parametrize("name, pattern, replacement, field", [
+    ("negative.yaml", r"tdp_w: \{value: 700,", "tdp_w: {value: -5,", "tdp_w"),
+    ("mistyped.yaml", r"bandwidth_gb_s: \{value: 3350,", 'bandwidth_gb_s: {value: "fast",', "bandwidth_gb_s"),
+])
+def test_chip_yaml_bad_value(tmp_path, name, pattern, replacement, field):
+    text, n = re.subn(pattern, replacement, H100_YAML)
     assert n == 1
-    path = _bad_chip(tmp_path, "negative.yaml", text)
+    path = _bad_chip(tmp_path, name, text)
     msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
-    assert str(path) in msg and "tdp_w" in msg
-
-
-def test_chip_yaml_mistyped_value(tmp_path):
-    text, n = re.subn(r"bandwidth_gb_s: \{value: 3350,", 'bandwidth_gb_s: {value: "fast",', H100_YAML)
-    assert n == 1
-    path = _bad_chip(tmp_path, "mistyped.yaml", text)
-    msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", path)
-    assert str(path) in msg and "bandwidth_gb_s" in msg
+    assert str(path) in msg and field in msg
 
 
 def test_chip_yaml_errors_in_chips_show(tmp_path):
-    text = "\n".join(line for line in H100_YAML.splitlines() if not line.strip().startswith("tdp_w:"))
-    path = _bad_chip(tmp_path, "missing2.yaml", text)
+    path = _bad_chip(tmp_path, "missing2.yaml", H100_YAML_WITHOUT_TDP)
     msg = fails_cleanly("chips", "show", path)
     assert str(path) in msg and "tdp_w" in msg
 

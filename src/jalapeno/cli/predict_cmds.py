@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jalapeno.cli.output import emit_json, table
+from jalapeno.cli.plan_cmd import resolve_system
 from jalapeno.engine.compare import best_on_system
 from jalapeno.engine.predict import Workload, predict
 from jalapeno.errors import JalapenoError
@@ -80,15 +81,11 @@ def compare_cmd(
     """Compare systems on one workload, each at its best layout. Defaults: real-time coding on gpt-oss-120b."""
     m = load_model(model)
     wl = Workload(input_tokens, output_tokens)
-    rows = []
-    systems = [load_system(s, num_chips=chips).system_spec() for s in system or []]
-    for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS):
-        c = load_chip(ref)
-        systems.append(make_system(c, chips or min(c.node.chips_per_node, c.links.max_domain_chips)))
-    for sysspec in systems:
-        rows.append(best_on_system(m, sysspec, wl, precision, min_user_rate or None))
+    systems = [resolve_system(s, None, chips) for s in system or []]
+    systems += [resolve_system(None, ref, chips) for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS)]
     out = []
-    for r in rows:
+    for sysspec in systems:
+        r = best_on_system(m, sysspec, wl, precision, min_user_rate or None)
         p = r.prediction
         out.append({"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})})
     if json_out:

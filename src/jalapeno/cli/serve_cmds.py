@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -61,13 +62,36 @@ def _scenario(scenario: Path | None, **flags):
     return parse_scenario(raw, str(scenario) if scenario else "command-line flags")
 
 
+# Options `simulate` and `capacity` declare the same way (the others differ in help or default).
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (flags override its fields).")]
+TpOpt = Annotated[int, typer.Option("--tp")]
+PpOpt = Annotated[int, typer.Option("--pp")]
+EpOpt = Annotated[int, typer.Option("--ep")]
+LayoutOpt = Annotated[str, typer.Option("--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas).")]
+PrecisionOpt = Annotated[str, typer.Option("--precision")]
+ReplicasOpt = Annotated[int, typer.Option("--replicas")]
+MaxNumSeqsOpt = Annotated[int, typer.Option("--max-num-seqs")]
+MaxBatchedTokensOpt = Annotated[int, typer.Option("--max-batched-tokens")]
+ChunkedPrefillOpt = Annotated[bool, typer.Option("--chunked-prefill/--no-chunked-prefill")]
+PrefixCachingOpt = Annotated[bool, typer.Option("--prefix-caching/--no-prefix-caching")]
+KvReservationOpt = Annotated[str, typer.Option("--kv-reservation", help="auto (the stack's), full or on_demand.")]
+MaxNewTokensOpt = Annotated[int, typer.Option("--max-new-tokens",
+                                              help="Output limit requests declare (full reservation holds it).")]
+MixedBatchesOpt = Annotated[bool, typer.Option("--mixed-batches/--prefill-first",
+                                               help="Prompts and decodes in one step, or prompt-only steps first.")]
+StackOpt = Annotated[str, typer.Option("--stack", help="Software-stack profile id (default: the chip's).")]
+SpecTokensOpt = Annotated[int, typer.Option("--spec-tokens")]
+SpecAcceptanceOpt = Annotated[float, typer.Option("--spec-acceptance")]
+DraftModelOpt = Annotated[str, typer.Option("--draft-model")]
+SeedOpt = Annotated[int, typer.Option("--seed")]
+JsonOpt = Annotated[bool, typer.Option("--json")]
+
+
 def simulate_cmd(
-    scenario: Path = typer.Argument(None, help="Scenario YAML (flags override its fields)."),
+    scenario: ScenarioArg = None,
     model: str = typer.Option(None, "--model", help="Model id or config.json path (default llama-3.1-8b)."),
     chip: str = typer.Option(None, "--chip", help="Chip id or YAML path (default h100-sxm)."),
-    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
-    layout: str = typer.Option(None, "--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas)."),
-    precision: str = typer.Option(None, "--precision"),
+    tp: TpOpt = None, pp: PpOpt = None, ep: EpOpt = None, layout: LayoutOpt = None, precision: PrecisionOpt = None,
     trace: str = typer.Option(None, "--trace", help="Trace name (azure-code, azure-conv, mooncake-conversation, "
                                                    "mooncake-synthetic) or path."),
     generator: str = typer.Option(None, "--generator", help="profile, poisson or gamma (instead of a trace)."),
@@ -77,27 +101,19 @@ def simulate_cmd(
     num_requests: int = typer.Option(None, "--num-requests"),
     input_tokens: float = typer.Option(None, "--input-tokens", help="Mean prompt tokens (poisson/gamma)."),
     output_tokens: float = typer.Option(None, "--output-tokens", help="Mean output tokens (poisson/gamma)."),
-    replicas: int = typer.Option(None, "--replicas"),
+    replicas: ReplicasOpt = None,
     router: str = typer.Option(None, "--router", help="round_robin, least_outstanding or prefix_affinity."),
-    max_num_seqs: int = typer.Option(None, "--max-num-seqs"),
-    max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
-    chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
-    prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
-    kv_reservation: str = typer.Option(None, "--kv-reservation", help="auto (the stack's), full or on_demand."),
-    max_new_tokens: int = typer.Option(None, "--max-new-tokens",
-                                       help="Output limit requests declare (full reservation holds it)."),
-    mixed_batches: bool = typer.Option(None, "--mixed-batches/--prefill-first",
-                                       help="Prompts and decodes in one step, or prompt-only steps first."),
-    stack: str = typer.Option(None, "--stack", help="Software-stack profile id (default: the chip's)."),
+    max_num_seqs: MaxNumSeqsOpt = None, max_batched_tokens: MaxBatchedTokensOpt = None,
+    chunked_prefill: ChunkedPrefillOpt = None, prefix_caching: PrefixCachingOpt = None,
+    kv_reservation: KvReservationOpt = None, max_new_tokens: MaxNewTokensOpt = None,
+    mixed_batches: MixedBatchesOpt = None, stack: StackOpt = None,
     spec_method: str = typer.Option(None, "--spec", help="Speculative decoding: none, draft or ngram."),
-    spec_tokens: int = typer.Option(None, "--spec-tokens"),
-    spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
-    draft_model: str = typer.Option(None, "--draft-model"),
+    spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None, draft_model: DraftModelOpt = None,
     disaggregate: str = typer.Option(None, "--disaggregate", help="PREFILL:DECODE replicas, e.g. 1:3."),
     slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms"), slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms"),
-    seed: int = typer.Option(None, "--seed"),
+    seed: SeedOpt = None,
     trace_out: Path = typer.Option(None, "--trace-out", help="Write the step timeline as Chrome/Perfetto JSON."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: JsonOpt = False,
 ):
     """Simulate an inference server on a trace or generated traffic."""
     sc = _scenario(scenario, **{k: v for k, v in locals().items() if k not in ("scenario", "trace_out", "json_out")})
@@ -119,33 +135,25 @@ def simulate_cmd(
 
 
 def capacity_cmd(
-    scenario: Path = typer.Argument(None, help="Scenario YAML (flags override its fields)."),
+    scenario: ScenarioArg = None,
     model: str = typer.Option(None, "--model"), chip: str = typer.Option(None, "--chip"),
-    tp: int = typer.Option(None, "--tp"), pp: int = typer.Option(None, "--pp"), ep: int = typer.Option(None, "--ep"),
-    layout: str = typer.Option(None, "--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas)."),
-    precision: str = typer.Option(None, "--precision"),
+    tp: TpOpt = None, pp: PpOpt = None, ep: EpOpt = None, layout: LayoutOpt = None, precision: PrecisionOpt = None,
     trace: str = typer.Option(None, "--trace"), generator: str = typer.Option(None, "--generator"),
     profile: str = typer.Option(None, "--profile"),
     input_tokens: float = typer.Option(None, "--input-tokens"),
     output_tokens: float = typer.Option(None, "--output-tokens"),
-    replicas: int = typer.Option(None, "--replicas"), router: str = typer.Option(None, "--router"),
-    max_num_seqs: int = typer.Option(None, "--max-num-seqs"),
-    max_batched_tokens: int = typer.Option(None, "--max-batched-tokens"),
-    chunked_prefill: bool = typer.Option(None, "--chunked-prefill/--no-chunked-prefill"),
-    prefix_caching: bool = typer.Option(None, "--prefix-caching/--no-prefix-caching"),
-    kv_reservation: str = typer.Option(None, "--kv-reservation", help="auto (the stack's), full or on_demand."),
-    max_new_tokens: int = typer.Option(None, "--max-new-tokens",
-                                       help="Output limit requests declare (full reservation holds it)."),
-    mixed_batches: bool = typer.Option(None, "--mixed-batches/--prefill-first",
-                                       help="Prompts and decodes in one step, or prompt-only steps first."),
-    stack: str = typer.Option(None, "--stack", help="Software-stack profile id (default: the chip's)."),
-    spec_method: str = typer.Option(None, "--spec"), spec_tokens: int = typer.Option(None, "--spec-tokens"),
-    spec_acceptance: float = typer.Option(None, "--spec-acceptance"),
-    draft_model: str = typer.Option(None, "--draft-model"), disaggregate: str = typer.Option(None, "--disaggregate"),
+    replicas: ReplicasOpt = None, router: str = typer.Option(None, "--router"),
+    max_num_seqs: MaxNumSeqsOpt = None, max_batched_tokens: MaxBatchedTokensOpt = None,
+    chunked_prefill: ChunkedPrefillOpt = None, prefix_caching: PrefixCachingOpt = None,
+    kv_reservation: KvReservationOpt = None, max_new_tokens: MaxNewTokensOpt = None,
+    mixed_batches: MixedBatchesOpt = None, stack: StackOpt = None,
+    spec_method: str = typer.Option(None, "--spec"), spec_tokens: SpecTokensOpt = None,
+    spec_acceptance: SpecAcceptanceOpt = None,
+    draft_model: DraftModelOpt = None, disaggregate: str = typer.Option(None, "--disaggregate"),
     slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms", help="Default: the scenario's, else 2000."),
     slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms", help="Default: the scenario's, else 200."),
     duration: float = typer.Option(120.0, "--duration", help="Seconds of traffic per probe."),
-    seed: int = typer.Option(None, "--seed"), json_out: bool = typer.Option(False, "--json"),
+    seed: SeedOpt = None, json_out: JsonOpt = False,
 ):
     """Highest request rate meeting p99 TTFT and p99 TPOT SLOs (MLPerf Server-style)."""
     flags = {k: v for k, v in locals().items() if k not in ("scenario", "json_out")}

@@ -12,12 +12,7 @@ once.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from jalapeno.engine.compare import candidate_plans
 from jalapeno.engine.predict import Workload, predict
@@ -27,9 +22,7 @@ from jalapeno.hardware.catalog import chip_ids, load_chip
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
-from jalapeno.sourced import split_sources
-
-_DATA = resources.files("jalapeno.validation") / "data"
+from jalapeno.validation.datafiles import read_csv, read_yaml
 
 
 @dataclass
@@ -63,20 +56,13 @@ class Case:
         return 100.0 * (self.predicted - self.measured) / self.measured
 
 
-def _read(name: str) -> list[dict]:
-    with (_DATA / name).open() as f:
-        return list(csv.DictReader(f))
-
-
-@lru_cache(maxsize=1)
 def _mlperf_config() -> dict:
-    plain, _, _ = split_sources(yaml.safe_load((_DATA / "mlperf_cases.yaml").read_text()))
-    return plain
+    return read_yaml("mlperf_cases.yaml")
 
 
 def trtllm_cases() -> list[Case]:
     out = []
-    for r in _read("trtllm_perf_overview.csv"):
+    for r in read_csv("trtllm_perf_overview.csv"):
         chip = load_chip(r["device"])
         out.append(Case(
             "trtllm", f"{r['model']} {r['chips']}x{r['device']} tp{r['tensor_parallel']} {r['precision']} "
@@ -86,8 +72,8 @@ def trtllm_cases() -> list[Case]:
     return out
 
 
-def _accel_chip(row: dict, accels: dict) -> str | None:
-    entry = accels.get(row["accel"], {})
+def _accel_chip(row: dict) -> str | None:
+    entry = read_yaml("mlperf_accelerators.yaml")["accelerators"].get(row["accel"], {})
     # A system wired differently from the accelerator's default chip names its own (its links differ).
     chip = entry.get("systems", {}).get(f"{row['submitter']}/{row['system']}", {}).get("chip") or entry.get("chip")
     if chip == "by_system":
@@ -96,20 +82,16 @@ def _accel_chip(row: dict, accels: dict) -> str | None:
     return chip if chip in chip_ids() else None
 
 
-def _precision(chip: str, family: str) -> str:
-    for rule in _mlperf_config()["precision"]:
-        chips = rule.get("chip")
-        if chips and chip not in ([chips] if isinstance(chips, str) else chips):
-            continue
-        if rule.get("benchmark") and rule["benchmark"] != family:
-            continue
-        return rule["precision"]
-    return "fp8"
-
-
 def _matches(allowed: str | list[str] | None, value: str) -> bool:
     """A rule field: absent (anything matches), one value, or a list of them."""
     return not allowed or value in ([allowed] if isinstance(allowed, str) else allowed)
+
+
+def _precision(chip: str, family: str) -> str:
+    for rule in _mlperf_config()["precision"]:
+        if _matches(rule.get("chip"), chip) and _matches(rule.get("benchmark"), family):
+            return rule["precision"]
+    return "fp8"
 
 
 def _layout(row: dict, chip: str, family: str) -> ParallelPlan | None:
@@ -132,14 +114,13 @@ def _stack_for(software: str) -> str:
 def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str, str]]]:
     """(cases, skipped rows with the reason) for one MLPerf scenario."""
     cfg = _mlperf_config()
-    accels = yaml.safe_load((_DATA / "mlperf_accelerators.yaml").read_text())["accelerators"]
     cases, skipped, seen = [], [], set()
-    for r in _read("mlperf_v4.1_llm.csv"):
+    for r in read_csv("mlperf_v4.1_llm.csv"):
         if r["scenario"] != scenario or r["division"] != "closed":
             continue
         family = next((f for f in cfg["benchmarks"] if r["benchmark"].startswith(f)), None)
         label = f"{r['submitter']} {r['system']} {r['benchmark']}"
-        chip = _accel_chip(r, accels)
+        chip = _accel_chip(r)
         reason = None
         if family is None:
             reason = "benchmark not modeled"

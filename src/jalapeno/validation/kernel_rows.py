@@ -6,9 +6,7 @@ flow, where quantized GEMMs quantize their activations in a separate pass (so `s
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -19,8 +17,8 @@ from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_
 from jalapeno.kernels.gemm import gemm_cost
 from jalapeno.models.lowering import attended_pairs
 from jalapeno.network.collectives import allreduce_cost
+from jalapeno.validation.datafiles import read_csv
 
-_DATA = resources.files("jalapeno.validation") / "data"
 _DEVICE = {"h100_sxm": "h100-sxm"}
 _DTYPE = {"bfloat16": "bf16", "fp8": "fp8", "fp8_block": "fp8", "float16": "bf16"}
 
@@ -38,22 +36,21 @@ class KernelRow:
         return 100.0 * (self.predicted_s - self.measured_s) / self.measured_s
 
 
-def _read(name: str) -> list[dict]:
-    with (_DATA / name).open() as f:
-        return list(csv.DictReader(f))
-
-
 def kernel_rows(stack: StackProfile | None = None) -> list[KernelRow]:
-    """Every kernel-table row, predicted (vectorized per table)."""
-    rows = _gemm_rows(stack) + _attention_rows(stack) + _allreduce_rows(stack)
-    return rows
+    """Every kernel-table row, predicted (with `stack`, or each chip's own stack profile)."""
+    return _gemm_rows(stack) + _attention_rows(stack) + _allreduce_rows(stack)
+
+
+def _chip_and_stack(row: dict, stack: StackProfile | None):
+    """The catalog chip a table row was measured on, and the stack profile to predict it with."""
+    chip = load_chip(_DEVICE[row["system"]])
+    return chip, stack or load_stack(chip.software_stack)
 
 
 def _gemm_rows(stack) -> list[KernelRow]:
     out = []
-    for r in _read("kernels_gemm.csv"):
-        chip = load_chip(_DEVICE[r["system"]])
-        s = stack or load_stack(chip.software_stack)
+    for r in read_csv("kernels_gemm.csv"):
+        chip, s = _chip_and_stack(r, stack)
         fmt = _DTYPE[r["gemm_dtype"]]
         m, n, k = int(r["m"]), int(r["n"]), int(r["k"])
         quant = {"fp8": 2, "fp8_block": 1}.get(r["gemm_dtype"], 0)
@@ -65,9 +62,8 @@ def _gemm_rows(stack) -> list[KernelRow]:
 
 def _attention_rows(stack) -> list[KernelRow]:
     out = []
-    for r in _read("kernels_attention.csv"):
-        chip = load_chip(_DEVICE[r["system"]])
-        s = stack or load_stack(chip.software_stack)
+    for r in read_csv("kernels_attention.csv"):
+        chip, s = _chip_and_stack(r, stack)
         b, h, kv, d = (int(r[x]) for x in ("batch_size", "num_heads", "num_kv_heads", "head_dim"))
         kvb = 1.0 if r["kv_cache_dtype"] == "fp8" else 2.0
         if r["phase"] == "context":
@@ -86,13 +82,12 @@ def _attention_rows(stack) -> list[KernelRow]:
 
 def _allreduce_rows(stack) -> list[KernelRow]:
     out = []
-    for r in _read("kernels_allreduce.csv"):
-        chip = load_chip(_DEVICE[r["system"]])
-        s = stack or load_stack(chip.software_stack)
+    topo = load_system("dgx-h100").topology  # the tables' 8-GPU H100 SXM node (NVSwitch)
+    for r in read_csv("kernels_allreduce.csv"):
+        chip, s = _chip_and_stack(r, stack)
         n, size = int(r["num_gpus"]), float(r["message_bytes_derived"])
         # NCCL picks among ring, tree and NVLS; TensorRT-LLM's custom kernel is one-/two-shot.
         algos = ("ring", "tree", "in_network") if r["impl"] == "NCCL" else ("one_shot", "two_shot")
-        topo = load_system("dgx-h100").topology
         t = allreduce_cost(topo, s, n, np.array([size]), algos).time_s[0]
         out.append(KernelRow("allreduce", f"{r['impl']} n={n} bytes={int(size)}", chip.id,
                              float(r["latency_ms"]) * 1e-3, float(t)))

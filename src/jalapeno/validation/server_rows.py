@@ -21,27 +21,16 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from jalapeno.engine.stack import load_stack
 from jalapeno.serving.capacity import CapacityResult, find_capacity
 from jalapeno.serving.scenario import Scenario, WorkloadSpec
-from jalapeno.sourced import split_sources
+from jalapeno.validation.datafiles import read_yaml
 from jalapeno.validation.e2e_rows import Case, _mlperf_config, best_plan, mlperf_cases
-
-_DATA = resources.files("jalapeno.validation") / "data"
 
 
 def _config() -> dict:
     return _mlperf_config()["server"]
-
-
-@lru_cache(maxsize=1)
-def _workloads() -> dict:
-    plain, _, _ = split_sources(yaml.safe_load((_DATA / "mlperf_workloads.yaml").read_text()))
-    return plain
 
 
 def _family(model: str) -> str | None:
@@ -51,7 +40,7 @@ def _family(model: str) -> str | None:
 
 
 def _lookup(path: str) -> dict[str, float]:
-    node = _workloads()
+    node = read_yaml("mlperf_workloads.yaml")
     for key in path.split("."):
         node = node[key]
     return {str(k): float(v) for k, v in node.items()}
