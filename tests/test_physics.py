@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from jalapeno.engine.memory import weight_bytes_per_chip
 from jalapeno.engine.power import joules_per_flop
 from jalapeno.engine.predict import Workload, evaluate, make_setup, predict
-from jalapeno.engine.stack import load_stack
 from jalapeno.engine.step import step_cost
 from jalapeno.formats import BYTES_PER_ELEMENT, precision_for
 from jalapeno.hardware.catalog import load_chip, make_system
@@ -22,6 +21,7 @@ from jalapeno.models.config import load_model
 from jalapeno.models.lowering import Batch
 from jalapeno.network.collectives import allreduce_cost
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import load_stack
 
 DENSE = ["llama-3.1-8b", "qwen2.5-coder-7b", "llama-2-7b", "gpt-j-6b"]
 CHIPS = ["h100-sxm", "h200-sxm", "b200", "mi300x", "tpu-v6e", "trainium2", "gaudi3", "jalapeno-ref"]

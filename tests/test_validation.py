@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jalapeno.engine.stack import load_stack
+from jalapeno.stacks import load_stack
 from jalapeno.validation.summary import run_validation
 
 

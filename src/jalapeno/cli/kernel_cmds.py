@@ -7,7 +7,6 @@ import typer
 
 from jalapeno.cli.output import emit_json, table, user_errors
 from jalapeno.engine.power import step_energy
-from jalapeno.engine.stack import load_stack
 from jalapeno.formats import BYTES_PER_ELEMENT
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.topology import topology_from_links
@@ -16,6 +15,7 @@ from jalapeno.kernels.cost import BOUNDS, OpCost
 from jalapeno.kernels.gemm import gemm_cost
 from jalapeno.models.lowering import attended_pairs
 from jalapeno.network.collectives import allreduce_cost
+from jalapeno.stacks import load_stack
 
 kernel_app = typer.Typer(help="Cost one operator on one chip.")
 

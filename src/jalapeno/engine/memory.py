@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile
 from jalapeno.errors import DoesNotFitError
 from jalapeno.formats import Precision
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
 
 
 def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> float:

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
-from jalapeno.engine.stack import StackProfile, load_stack
 from jalapeno.engine.step import step_cost
 from jalapeno.errors import DoesNotFitError, JalapenoError
 from jalapeno.formats import Precision, precision_for
@@ -24,6 +23,7 @@ from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.lowering import Batch
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile, load_stack
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from jalapeno.engine.power import step_energy
-from jalapeno.engine.stack import StackProfile
 from jalapeno.formats import Precision
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.hardware.topology import Topology, topology_from_links
@@ -36,6 +35,7 @@ from jalapeno.models.ops import (
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.collectives import collective_cost
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
 
 
 @dataclass

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import COMPUTE, LATENCY, MEMORY, OpCost, pick_bound
+from jalapeno.stacks import StackProfile
 
 Q_TILE = 128
 # Kernel launches per attention op: prefill = QKV preprocessing (RoPE, KV-cache write), the

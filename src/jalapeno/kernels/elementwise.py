@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import MEMORY, OpCost, pick_bound
+from jalapeno.stacks import StackProfile
 
 
 def elementwise_cost(chip: ChipSpec, stack: StackProfile, bytes_moved, flops=0.0, kernels: float = 1.0) -> OpCost:

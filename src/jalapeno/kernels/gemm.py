@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile
 from jalapeno.formats import BYTES_PER_ELEMENT
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import COMPUTE, MEMORY, ONCHIP, OpCost, pick_bound
+from jalapeno.stacks import StackProfile
 
 _SPLIT_K = np.array([1, 2, 4, 8])
 

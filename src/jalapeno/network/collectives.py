@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile
 from jalapeno.hardware.topology import Topology
 from jalapeno.kernels.cost import COMM, LATENCY, OpCost, zeros
 from jalapeno.network import algorithms
+from jalapeno.stacks import StackProfile
 
 
 def collective_cost(op: str, topo: Topology, stack: StackProfile, n: int, message_bytes,

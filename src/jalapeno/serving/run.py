@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from jalapeno.engine.predict import Setup, make_setup
-from jalapeno.engine.stack import load_stack
 from jalapeno.hardware.catalog import load_chip, make_system
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.scenario import Scenario
 from jalapeno.serving.simulator import SimulationResult, Simulator
+from jalapeno.stacks import load_stack
 from jalapeno.workloads.request import Request
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from jalapeno.engine.compare import candidate_plans
 from jalapeno.engine.predict import Workload, predict
-from jalapeno.engine.stack import StackProfile
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import chip_ids, load_chip
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
 from jalapeno.validation.datafiles import read_csv, read_yaml
 
 

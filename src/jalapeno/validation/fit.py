@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile, load_stack
 from jalapeno.errors import JalapenoError
+from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.e2e_rows import mlperf_cases, predict_case, trtllm_cases
 from jalapeno.validation.kernel_rows import kernel_rows
 

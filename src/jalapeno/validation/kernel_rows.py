@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile, load_stack
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.systems import load_system
 from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
 from jalapeno.kernels.gemm import gemm_cost
 from jalapeno.models.lowering import attended_pairs
 from jalapeno.network.collectives import allreduce_cost
+from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.datafiles import read_csv
 
 _DEVICE = {"h100_sxm": "h100-sxm"}

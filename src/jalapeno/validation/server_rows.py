@@ -22,9 +22,9 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
-from jalapeno.engine.stack import load_stack
 from jalapeno.serving.capacity import CapacityResult, find_capacity
 from jalapeno.serving.scenario import Scenario, WorkloadSpec
+from jalapeno.stacks import load_stack
 from jalapeno.validation.datafiles import read_yaml
 from jalapeno.validation.e2e_rows import Case, _mlperf_config, best_plan, mlperf_cases
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jalapeno.engine.stack import StackProfile, load_stack
+from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
 
-_FILE = resources.files("jalapeno.engine") / "data" / "stacks.yaml"
+_FILE = resources.files("jalapeno.stacks") / "data" / "stacks.yaml"
 
 # Parameters `validate --refit` may move; all others are structural facts about the stack.
 FITTED = ("gemm_efficiency_16bit", "gemm_efficiency_8bit", "gemm_efficiency_4bit", "grouped_gemm_efficiency",
