@@ -23,6 +23,14 @@ from jalapeno.sourced import split_sources
 
 NumberFormat = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 ChipKind = Literal["gpu", "tpu", "asic", "cpu", "lpu"]
+# How a chip runs a model (DESIGN.md section 3): `gpu` = kernels as waves of thread blocks over
+# many SMs, one launch per kernel (or per captured graph); `systolic` = a compiler schedules large
+# arrays with DMA overlapped and a synchronization per layer, no per-kernel launch; `sram-streaming`
+# = weights resident in on-chip SRAM, layers pipelined across chips (Groq, Cerebras); `cpu` = cores
+# with matrix extensions under a CPU runtime.
+ExecutionModel = Literal["gpu", "systolic", "sram-streaming", "cpu"]
+DEFAULT_EXECUTION: dict[str, str] = {"gpu": "gpu", "tpu": "systolic", "asic": "systolic",
+                                     "lpu": "sram-streaming", "cpu": "cpu"}
 
 
 class _Strict(BaseModel):
@@ -133,6 +141,7 @@ class ChipSpec(_Strict):
     name: str
     vendor: str
     kind: ChipKind
+    execution: ExecutionModel = "gpu"
     year: int | None = None
     software_stack: str = "trtllm"
     clock_ghz: PositiveFloat
@@ -145,6 +154,13 @@ class ChipSpec(_Strict):
     node: Node = Node()
     assumptions: tuple[str, ...] = ()
     sources: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_execution(cls, data):
+        if isinstance(data, dict) and "execution" not in data and data.get("kind") in DEFAULT_EXECUTION:
+            data = {**data, "execution": DEFAULT_EXECUTION[data["kind"]]}
+        return data
 
     @model_validator(mode="after")
     def _one_main_memory(self) -> ChipSpec:
