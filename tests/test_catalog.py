@@ -127,18 +127,27 @@ def test_a_chip_can_start_from_another(tmp_path):
     """`base:` takes every field of another chip; the file gives only what differs, with sources."""
     path = tmp_path / "faster-hbm.yaml"
     path.write_text("base: h100-sxm\nid: h100-faster-hbm\nname: H100 with faster HBM\n"
-                    "memory:\n  - name: HBM3e\n    kind: hbm\n"
-                    "    capacity_gib: {value: 80, source: what-if}\n"
-                    "    bandwidth_gb_s: {value: 4800, source: what-if}\n"
-                    "    energy_pj_per_byte: {value: 31.2, source: what-if}\n"
-                    "    latency_ns: {value: 600, source: what-if}\n")
+                    "memory:\n  - name: HBM3\n"
+                    "    bandwidth_gb_s: {value: 4800, source: what-if}\n")
     chip, base = load_chip(str(path)), load_chip("h100-sxm")
     assert chip.id == "h100-faster-hbm" and chip.main_memory.bandwidth_gb_s == 4800
-    assert len(chip.memory) == 1  # lists replace, mappings merge
+    assert len(chip.memory) == len(base.memory)  # named entries merge one by one
+    assert chip.memory[1:] == base.memory[1:] and chip.main_memory.capacity_gib == 80
+    assert chip.main_memory.per_stack_bandwidth_gb_s is None  # the primitive it replaced went with it
     assert chip.matrix == base.matrix and chip.power == base.power
     assert chip.sources["memory[0].bandwidth_gb_s"] == "what-if"
-    assert not any(p.startswith("memory[1]") for p in chip.sources)  # the base's L2 went with its list
     assert chip.sources["power.tdp_w"] == base.sources["power.tdp_w"]
+
+
+def test_a_what_if_changes_a_primitive_and_the_totals_follow(tmp_path):
+    path = tmp_path / "more-stacks.yaml"
+    path.write_text("base: b200\nid: b200-10-stacks\nname: B200 with ten stacks\n"
+                    "memory:\n  - name: HBM3e\n    stacks: {value: 10, source: what-if}\n"
+                    "matrix:\n  units: {value: 296, source: what-if}\n")
+    chip, base = load_chip(str(path)), load_chip("b200")
+    assert chip.main_memory.bandwidth_gb_s == pytest.approx(base.main_memory.bandwidth_gb_s * 10 / 8)
+    assert chip.main_memory.capacity_gib == pytest.approx(240)  # 10 x 24 GiB, physical
+    assert chip.peak_flops("fp8") == pytest.approx(2 * base.peak_flops("fp8"))
 
 
 def test_board_variant_differs_only_in_its_links():

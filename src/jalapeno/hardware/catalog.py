@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
+from jalapeno.hardware.design import strip_derived
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
 from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
@@ -25,14 +26,62 @@ def chip_path(ref: str) -> Path:
     return catalog_path("chip", ref, _DATA)
 
 
+def _named(items) -> bool:
+    return isinstance(items, list) and all(isinstance(x, dict) and "name" in x for x in items)
+
+
+def _merge_named(base: list, over: list, path: str, replaced: list[str] | None) -> list:
+    """Lists of named entries (memory levels) merge entry by entry: an entry of `over` with a base
+    entry's name changes only the fields it gives; a new name is appended."""
+    out = [dict(x) for x in base]
+    names = [x["name"] for x in out]
+    for entry in over:
+        if entry["name"] in names:
+            i = names.index(entry["name"])
+            out[i] = _merge(out[i], entry, f"{path}[{i}]", replaced)
+        else:
+            out.append(entry)
+    return out
+
+
+# Which totals each design primitive determines (hardware/design.py). When a file changes one side
+# of such a pair, the base's other side goes, so a what-if never contradicts what it starts from.
+_DERIVES = {"macs_per_cycle": ("peak_tflops",), "lanes": ("peak_tflops", "bandwidth_gb_s"),
+            "lane_gbps": ("bandwidth_gb_s",), "clock_ghz": ("peak_tflops",),
+            "stacks": ("capacity_gib", "bandwidth_gb_s"), "per_stack_capacity_gib": ("capacity_gib",),
+            "per_stack_bandwidth_gb_s": ("bandwidth_gb_s",), "capacity_per_unit_mib": ("capacity_gib",),
+            "bytes_per_cycle": ("bandwidth_gb_s",)}
+_DERIVED_FROM: dict[str, tuple[str, ...]] = {}
+for _prim, _totals in _DERIVES.items():
+    for _t in _totals:
+        _DERIVED_FROM[_t] = (*_DERIVED_FROM.get(_t, ()), _prim)
+
+
+def _drop_stale(base: dict, over: dict) -> dict:
+    """The base block less what `over` makes stale: totals of primitives it changes, primitives of
+    totals it gives."""
+    base = dict(base)
+    for key in over:
+        for total in _DERIVES.get(key, ()):
+            if total not in over:
+                base.pop(total, None)
+        for prim in _DERIVED_FROM.get(key, ()):
+            if prim not in over and prim != "clock_ghz":
+                base.pop(prim, None)
+    return base
+
+
 def _merge(base: dict, over: dict, path: str = "", replaced: list[str] | None = None) -> dict:
-    """`base` with `over`'s fields on top; mappings merge field by field, anything else (a value, a
-    list) replaces. The dotted paths replaced are appended to `replaced`."""
-    out = dict(base)
+    """`base` with `over`'s fields on top; mappings merge field by field, lists of named entries
+    entry by entry, anything else (a value, another list) replaces. The dotted paths replaced are
+    appended to `replaced`."""
+    out = _drop_stale(base, over)
     for k, v in over.items():
         key = f"{path}.{k}" if path else k
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v, key, replaced)
+        elif _named(v) and _named(out.get(k)):
+            out[k] = _merge_named(out[k], v, key, replaced)
         else:
             out[k] = v
             if replaced is not None:
@@ -58,6 +107,10 @@ def _read_chip(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict, dict]:
         raise SpecError(str(path), [("base", str(exc))]) from None
     base_plain, base_sources = _read_chip(base_path, (*seen, str(path)))
     replaced: list[str] = []
+    # A new unit count or clock moves every total derived from the primitives: the base's totals go
+    # and derive again from the merged primitives (block-level changes are handled in `_merge`).
+    if "clock_ghz" in plain or "units" in (plain.get("matrix") or {}):
+        base_plain = strip_derived(base_plain)
     merged = _merge(base_plain, plain, replaced=replaced)
     # The base's sources stay only for what the file did not replace.
     kept = {p: src for p, src in base_sources.items()

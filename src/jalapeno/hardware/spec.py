@@ -18,9 +18,12 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
+from jalapeno.hardware.design import derive_totals
 from jalapeno.hardware.topology import Level, Topology, topology_from_links
 from jalapeno.sourced import split_sources
 
+MemoryTechnology = Literal["hbm2", "hbm2e", "hbm3", "hbm3e", "hbm4", "lpddr5", "lpddr5x", "gddr6", "gddr7",
+                           "ddr5", "mrdimm", "sram"]
 NumberFormat = Literal["fp32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 ChipKind = Literal["gpu", "tpu", "asic", "cpu", "lpu"]
 # How a chip runs a model (DESIGN.md section 3): `gpu` = kernels as waves of thread blocks over
@@ -49,6 +52,9 @@ class MatrixEngine(_Strict):
     tile_m: PositiveInt = 128
     tile_n: PositiveInt = 128
     peak_tflops: dict[NumberFormat, PositiveFloat]
+    # Primitive: dense MACs per clock cycle of ONE unit, per number format. With it the peaks derive
+    # (units x macs_per_cycle x 2 x clock_ghz); given both, they must agree (hardware/design.py).
+    macs_per_cycle: dict[NumberFormat, PositiveFloat] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _has_bf16(self) -> MatrixEngine:
@@ -58,9 +64,17 @@ class MatrixEngine(_Strict):
 
 
 class VectorEngine(_Strict):
-    """Non-matrix arithmetic (norms, activations, softmax, RoPE): fp32 throughput of the chip."""
+    """Non-matrix arithmetic (norms, activations, softmax, RoPE): fp32 throughput of the chip.
+
+    Primitives: `lanes` fp32 FMA lanes per unit (peak = units x lanes x 2 x clock), at `clock_ghz`
+    when the vector peak is quoted at another clock than the matrix one (NVIDIA quotes FP32 at the
+    boost clock, tensor peaks lower); `exp_per_cycle` exponentials per cycle per unit (special-
+    function units), else the NVIDIA SM ratio of 16 per 128 lanes is assumed (see `exp_per_s`)."""
 
     peak_tflops: PositiveFloat
+    lanes: PositiveFloat | None = None
+    clock_ghz: PositiveFloat | None = None
+    exp_per_cycle: PositiveFloat | None = None
 
 
 class MemoryLevel(_Strict):
@@ -78,6 +92,15 @@ class MemoryLevel(_Strict):
     bandwidth_gb_s: PositiveFloat
     energy_pj_per_byte: PositiveFloat
     latency_ns: PositiveFloat = 500.0
+    # Primitives (hardware/design.py derives the totals above from them): off-chip memory as a
+    # technology x stacks (HBM) or channels (LPDDR/GDDR/DDR) x per-stack figures; on-chip SRAM as
+    # capacity per unit and bytes per cycle per unit.
+    technology: MemoryTechnology | None = None
+    stacks: PositiveInt | None = None
+    per_stack_capacity_gib: PositiveFloat | None = None
+    per_stack_bandwidth_gb_s: PositiveFloat | None = None
+    capacity_per_unit_mib: PositiveFloat | None = None
+    bytes_per_cycle: PositiveFloat | None = None
 
     @property
     def capacity_bytes(self) -> float:
@@ -95,6 +118,10 @@ class Links(_Strict):
     kind: str
     count: PositiveInt
     bandwidth_gb_s: PositiveFloat
+    # Primitives: SerDes lanes over all scale-up ports and the rate of each, one direction
+    # (bandwidth = lanes x lane_gbps / 8).
+    lanes: PositiveInt | None = None
+    lane_gbps: PositiveFloat | None = None
     latency_us: PositiveFloat = 2.0
     energy_pj_per_byte: PositiveFloat = 10.0
     topology: Literal["switch", "mesh", "torus", "ring"] = "switch"
@@ -126,7 +153,9 @@ class Silicon(_Strict):
     process_node_nm: PositiveFloat
     die_area_mm2: PositiveFloat | None = None
     compute_dies: PositiveInt = 1
+    io_dies: int = Field(default=0, ge=0)
     transistors_billion: PositiveFloat | None = None
+    area_budget_mm2: PositiveFloat | None = None
 
 
 class Node(_Strict):
@@ -157,10 +186,13 @@ class ChipSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _default_execution(cls, data):
-        if isinstance(data, dict) and "execution" not in data and data.get("kind") in DEFAULT_EXECUTION:
+    def _derive(cls, data):
+        """Execution model from the kind when not given; totals from the design primitives."""
+        if not isinstance(data, dict):
+            return data
+        if "execution" not in data and data.get("kind") in DEFAULT_EXECUTION:
             data = {**data, "execution": DEFAULT_EXECUTION[data["kind"]]}
-        return data
+        return derive_totals(data)
 
     @model_validator(mode="after")
     def _one_main_memory(self) -> ChipSpec:
@@ -195,6 +227,24 @@ class ChipSpec(_Strict):
 
     def native_formats(self) -> list[str]:
         return list(self.matrix.peak_tflops)
+
+    def matrix_macs_per_cycle(self, fmt: str) -> float:
+        """Dense MACs per clock cycle of the whole chip in a format (its peak over 2 x clock when
+        the file gives totals only)."""
+        return self.peak_flops(fmt) / (2 * self.clock_ghz * 1e9)
+
+    def exp_per_s(self) -> float:
+        """Exponentials per second the vector/special-function units sustain (softmax)."""
+        v = self.vector
+        if v.exp_per_cycle is not None:
+            return self.matrix.units * v.exp_per_cycle * (v.clock_ghz or self.clock_ghz) * 1e9
+        return v.peak_tflops * 1e12 * EXP_SHARE_OF_VECTOR
+
+
+# Without a per-chip figure: exponentials per fp32 FLOP of vector peak. An NVIDIA SM has 16 SFU
+# lanes beside 128 FP32 lanes (2 FLOPs per FMA), so 16 / 256 (NVIDIA Hopper whitepaper, 2022;
+# FlashAttention-3, Shah et al. 2024: H100's 989 TFLOPS of matmul face 3.9 TFLOPS of exponentials).
+EXP_SHARE_OF_VECTOR = 1.0 / 16
 
 
 class SystemSpec(_Strict):
