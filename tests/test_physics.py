@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jalapeno.engine.memory import weight_bytes_per_chip
-from jalapeno.engine.power import joules_per_flop
+from jalapeno.engine.power import active_power_w, joules_per_flop
 from jalapeno.engine.predict import Workload, evaluate, make_setup, predict
 from jalapeno.engine.step import step_cost
 from jalapeno.formats import BYTES_PER_ELEMENT, precision_for
-from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.hardware.catalog import chip_ids, load_chip, make_system
+from jalapeno.hardware.design import derive_chip
 from jalapeno.hardware.topology import topology_from_links
 from jalapeno.kernels.attention import decode_attention_cost
 from jalapeno.kernels.gemm import compute_format, gemm_cost
@@ -258,12 +259,12 @@ def test_active_power_is_drawn_while_running():
     m = load_model("llama-3.1-8b")
     prec = precision_for("fp8", c.native_formats())
     batch = Batch.of(decode_seqs=1, decode_context=128)
-    cold = c.model_copy(update={"power": c.power.model_copy(update={"active_w": 0.0})})
+    cold = c.model_copy(update={"power": c.power.model_copy(update={"active_w": 1e-12})})
     with_active = step_cost(m, c, s, prec, ParallelPlan(), batch)
     without = step_cost(m, cold, s, prec, ParallelPlan(), batch)
     assert float(with_active.time_s[0]) == pytest.approx(float(without.time_s[0]))
     extra = float(with_active.energy_j[0] - without.energy_j[0])
-    assert extra == pytest.approx(c.power.active_w * float(with_active.time_s[0]), rel=1e-9)
+    assert extra == pytest.approx(c.power.active_w * float(with_active.time_s[0]), rel=1e-6)
     power = float(with_active.energy_j[0] / with_active.time_s[0])
     assert power >= c.power.idle_w + c.power.active_w
 
@@ -290,3 +291,35 @@ def test_hgx_4gpu_pair_has_a_third_of_the_nvswitch_bandwidth():
     t8 = allreduce_cost(_topo(load_chip("h100-sxm")), s, 2, big).time_s[0]
     t4 = allreduce_cost(_topo(load_chip("h100-sxm-hgx4")), s, 2, big).time_s[0]
     assert t4 / t8 == pytest.approx(3.0, rel=0.05)
+
+
+@pytest.mark.parametrize("chip_id", chip_ids())
+def test_no_chip_runs_at_zero_watts_above_idle(chip_id):
+    """Every chip draws running power when it executes: given in its file or derived from its
+    transistors, node and clock (engine/power.py), and its limit leaves room for work."""
+    chip = load_chip(chip_id)
+    active = active_power_w(chip)
+    assert active > 0.05 * chip.power.tdp_w
+    assert chip.power.idle_w + active < chip.power.tdp_w
+
+
+def test_running_power_scales_with_datapath_and_clock():
+    base = load_chip("jalapeno-ref")
+    bigger = derive_chip(base, {"matrix.units": 2 * base.matrix.units, "power.tdp_w": 2000})
+    assert active_power_w(bigger) == pytest.approx(2 * active_power_w(base), rel=1e-3)
+    faster = derive_chip(base, {"clock_ghz": 1.5 * base.clock_ghz, "power.tdp_w": 2000})
+    assert active_power_w(faster) == pytest.approx(1.5 * active_power_w(base), rel=1e-3)
+
+
+def test_scale_out_transfers_pay_the_nic_not_the_nvlink():
+    """A collective across nodes charges each level's own energy per byte (network/algorithms)."""
+    from jalapeno.hardware.systems import load_system
+    from jalapeno.network.collectives import collective_cost
+    s = load_stack("trtllm")
+    pod = load_system("dgx-h100-superpod", num_chips=16)
+    msg = np.array([64e6])
+    inside = collective_cost("all_reduce", pod.topology.restrict(8), s, 8, msg)
+    across = collective_cost("all_reduce", pod.topology, s, 16, msg)
+    per_byte_in = inside.link_energy_j[0] / inside.link_bytes[0]
+    per_byte_across = across.link_energy_j[0] / across.link_bytes[0]
+    assert per_byte_across > per_byte_in

@@ -69,3 +69,15 @@ def test_mlperf_rows_run_on_their_board_and_layout(result):
     }
     for label, (chip, layout) in expect.items():
         assert (rows[label].chip, rows[label].layout) == (chip, layout), label
+
+
+def test_power_rows_predict_wall_power_within_bounds():
+    """MLPerf MaxQ power runs: whole-node wall power within 10 % median (DESIGN: energy checked
+    against MLPerf power measurements); every row's chips held at the run's power limit."""
+    from jalapeno.validation.power_rows import run_power_rows
+    from jalapeno.validation.summary import error_summary
+    cases, skipped = run_power_rows()
+    assert len(cases) >= 6
+    assert error_summary([c.error_pct for c in cases])["median_abs_error_pct"] <= 10
+    assert error_summary([c.samples_per_joule_error_pct for c in cases])["median_abs_error_pct"] <= 15
+    assert all(reason for _, reason in skipped)

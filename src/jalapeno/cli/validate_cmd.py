@@ -43,6 +43,13 @@ def validate_cmd(
             "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
                              "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in res.kernels],
             "skipped": [{"row": label, "reason": why} for label, why in res.skipped],
+            "power_rows": [{"label": c.label, "layout": c.layout, "power_limit_w": c.power_limit_w,
+                            "measured_w": c.measured_w, "predicted_w": c.predicted_w, "error_pct": c.error_pct,
+                            "measured_samples_per_s": c.measured_samples_per_s,
+                            "predicted_samples_per_s": c.predicted_samples_per_s,
+                            "samples_error_pct": c.samples_error_pct,
+                            "samples_per_joule_error_pct": c.samples_per_joule_error_pct, "source": c.source}
+                           for c in res.power],
             "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
                              "error_pct": c.error_pct} for c in res.server_cases],
         })
@@ -51,6 +58,10 @@ def validate_cmd(
         table("End-to-end: predicted vs measured",
               ["table", "row", "layout", "unit", "measured", "predicted", "error %"],
               [[c.table, c.label, c.layout, c.unit, c.measured, c.predicted, f"{c.error_pct:+.1f}"] for c in res.cases])
+        table("Whole-node wall power (MLPerf MaxQ power runs): predicted vs measured",
+              ["row", "limit W", "measured W", "predicted W", "error %", "samples/s error %", "samples/J error %"],
+              [[c.label.removeprefix("MLPerf "), c.power_limit_w, c.measured_w, c.predicted_w, f"{c.error_pct:+.1f}",
+                f"{c.samples_error_pct:+.1f}", f"{c.samples_per_joule_error_pct:+.1f}"] for c in res.power])
     s = summary
     table("Summary (absolute percentage error)", ["set", "rows", "median %", "p90 %", "signed median %"],
           [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
@@ -58,6 +69,7 @@ def validate_cmd(
            + [(f"  {t}", d) for t, d in s["by_table"].items()]
            + ([("MLPerf Server (capacity)", s["server"])] if "server" in s else [])
            + [(f"  vendor {v}", d) for v, d in s["by_vendor"].items()]
+           + [(f"power: {k.replace('_', ' ')}", d) for k, d in s.get("power", {}).items()]
            + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]])
     table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],
           [[sid, k, v] for sid, p in params.items() for k, v in p.items()])

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jalapeno.engine.power import joules_per_flop, step_energy
+from jalapeno.engine.power import cap_step, chip_power, joules_per_flop, work_energy
 from jalapeno.engine.predict import Setup
 from jalapeno.engine.step import op_cost, step_ops
 from jalapeno.kernels.attention import DECODE_LAUNCHES, PREFILL_LAUNCHES, Q_TILE, attention_format, exp_rate
@@ -126,9 +126,7 @@ class FastStep:
         self.groups = groups
         self.j_per_flop = joules_per_flop(chip, fmt)
         self.j_per_byte = chip.main_memory.energy_pj_per_byte * 1e-12
-        self.dyn_limit_w = chip.power.tdp_w - chip.power.idle_w
-        self.idle_w = chip.power.idle_w
-        self.active_w = chip.power.active_w
+        self.power = chip_power(chip)
         self.chips = s.plan.chips_per_replica
 
     def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray]:
@@ -136,15 +134,16 @@ class FastStep:
         ops = [op for op in step_ops(s.model, batch, s.prec, s.plan) if keep(op)]
         n = batch.size
         topo = s.topology
-        time, flops, hbm, onchip, link = (np.zeros(n) for _ in range(5))
+        time, flops, hbm, onchip, link_j = (np.zeros(n) for _ in range(5))
         for op in ops:
             c = op_cost(op, s.system.chip, s.stack, s.prec, topo)
             time += c.time_s * op.count
             flops += c.flops * op.count
             hbm += c.hbm_bytes * op.count
             onchip += c.onchip_bytes * op.count
-            link += c.link_bytes * op.count
-        energy = step_energy(s.system.chip, self._fmt, flops, hbm, onchip, link)
+            if c.link_energy_j is not None:
+                link_j += c.link_energy_j * op.count
+        energy = work_energy(s.system.chip, self._fmt, flops, hbm, onchip, link_j)
         return time, np.asarray(energy, dtype=float)
 
     def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: list[tuple[int, int]] = (),
@@ -226,10 +225,10 @@ class FastStep:
                 flops += f * cnt
                 hbm += b * cnt
         time += self.step_overhead_s
-        energy += flops * self.j_per_flop + hbm * self.j_per_byte + self.active_w * time
-        time = max(time, energy / self.dyn_limit_w) * pp
-        energy = energy * pp + self.idle_w * time
-        return StepEstimate(time, energy * self.chips)
+        # The power cap per microbatch stage time, then pp stages of it (as engine.power.cap_step).
+        time, energy, _ = cap_step(float(time), float(energy + flops * self.j_per_flop + hbm * self.j_per_byte),
+                                   self.power)
+        return StepEstimate(time * pp, energy * pp * self.chips)
 
 
 def _interp(table: list[tuple[float, float]], x: float) -> tuple[float, float]:

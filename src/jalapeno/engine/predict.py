@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
+from jalapeno.engine.power import wall_power_w
 from jalapeno.engine.step import step_cost
 from jalapeno.errors import DoesNotFitError, JalapenoError
 from jalapeno.formats import Precision, precision_for
@@ -135,8 +136,7 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     tpot = cost.time_s * pp
     tput = s.replicas * B / tpot
     chips = s.system.num_chips
-    chip_power = cost.energy_j / cost.time_s
-    power = chips * chip_power + s.system.host_power_w
+    power = wall_power_w(s.system, chips * cost.energy_j / cost.time_s)
     # First token: the prompt is prefilled within the per-step token budget left by the decodes.
     prefill_room = np.maximum(s.stack.max_num_tokens - micro, 1.0)  # per engine rank
     steps_to_first = np.ceil(wl.input_tokens / prefill_room)

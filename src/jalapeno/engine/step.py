@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jalapeno.engine.power import step_energy
+from jalapeno.engine.power import cap_step, chip_power, work_energy
 from jalapeno.formats import Precision
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.hardware.topology import Topology, topology_from_links
@@ -92,7 +92,7 @@ def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Preci
     ops = step_ops(model, batch, prec, plan)
     shape = batch.decode_seqs.shape
     time = np.zeros(shape)
-    flops, hbm, onchip, link = (np.zeros(shape) for _ in range(4))
+    flops, hbm, onchip, link_j = (np.zeros(shape) for _ in range(4))
     by_bound = {name: np.zeros(shape) for name in BOUNDS}
     for op in ops:
         c = op_cost(op, chip, stack, prec, topo)
@@ -101,22 +101,18 @@ def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Preci
         flops += c.flops * n
         hbm += c.hbm_bytes * n
         onchip += c.onchip_bytes * n
-        link += c.link_bytes * n
+        if c.link_energy_j is not None:
+            link_j += c.link_energy_j * n
         for code, name in enumerate(BOUNDS):
             by_bound[name] += np.where(c.bound == code, c.time_s * n, 0.0)
     time += stack.step_overhead_s
     by_bound["latency"] += stack.step_overhead_s
     fmt = compute_format(prec.weights, prec.activations)
-    # Work-dependent energy plus the chip's active power over the step at full clock.
-    dyn_j = step_energy(chip, fmt, flops, hbm, onchip, link) + chip.power.active_w * time
-    dyn_power_limit = chip.power.tdp_w - chip.power.idle_w
-    capped_time = dyn_j / dyn_power_limit
-    capped = capped_time > time
+    uncapped = time
+    time, energy, capped = cap_step(time, work_energy(chip, fmt, flops, hbm, onchip, link_j), chip_power(chip))
     if np.any(capped):
-        stretch = np.where(capped, capped_time / np.maximum(time, 1e-30), 1.0)
+        stretch = np.where(capped, time / np.maximum(uncapped, 1e-30), 1.0)
         for name in by_bound:
             by_bound[name] = by_bound[name] * stretch
-        time = np.maximum(time, capped_time)
-    energy = dyn_j + chip.power.idle_w * time
     by_bound["memory"] = by_bound["memory"] + by_bound.pop("on-chip")
     return StepCost(time, energy, flops, hbm, by_bound, capped)

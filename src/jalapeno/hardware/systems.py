@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from jalapeno.errors import JalapenoError, SpecError, UnknownIdError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
-from jalapeno.hardware.spec import ChipSpec, SystemSpec
+from jalapeno.hardware.spec import ChipSpec, Node, SystemSpec
 from jalapeno.hardware.topology import Level, Topology
 from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
@@ -65,7 +65,9 @@ class SystemTopologySpec(BaseModel):
 
     def system_spec(self) -> SystemSpec:
         """The `SystemSpec` the engine takes: chip, count and wiring."""
-        return SystemSpec(chip=self.chip, num_chips=self.num_chips, topology=self.topology)
+        return SystemSpec(chip=self.chip, num_chips=self.num_chips, topology=self.topology,
+                          node=Node(chips_per_node=self.chips_per_node, host_power_w=self.host_power_w,
+                                    psu_efficiency=self.chip.node.psu_efficiency))
 
 
 class _SystemFile(BaseModel):

@@ -23,6 +23,9 @@ class OpCost:
     onchip_bytes: np.ndarray
     link_bytes: np.ndarray
     bound: np.ndarray  # int codes into BOUNDS
+    # Energy of the link traffic, charged per topology level by the collective that moves it
+    # (network/algorithms.py); None for operators that move nothing over links.
+    link_energy_j: np.ndarray | None = None
 
 
 def zeros(shape) -> OpCost:

@@ -28,7 +28,8 @@ def collective_cost(op: str, topo: Topology, stack: StackProfile, n: int, messag
     c = algorithms.collective(op, topo, n, s, efficiency=stack.link_efficiency, algorithms=allowed)
     lat = _latency_s(op, topo, n, stack.link_efficiency, allowed)
     bound = np.where(c.time_s <= 2 * lat, LATENCY, COMM)
-    return OpCost(c.time_s, z, z.copy(), z.copy(), np.asarray(c.link_bytes, dtype=float) * np.ones_like(s), bound)
+    return OpCost(c.time_s, z, z.copy(), z.copy(), np.asarray(c.link_bytes, dtype=float) * np.ones_like(s), bound,
+                  np.asarray(c.link_energy_j, dtype=float) * np.ones_like(s))
 
 
 @lru_cache(maxsize=1024)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from jalapeno.engine.fast_step import FastStep
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
+from jalapeno.engine.power import wall_power_w
 from jalapeno.engine.predict import Setup, make_setup
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
@@ -44,12 +45,11 @@ class SimulationResult:
         span = max(m.last_finish_s - (m.first_arrival_s if m.first_arrival_s < float("inf") else 0.0), 1e-12)
         chips_per_replica = self.setup.plan.chips_per_replica
         chips = chips_per_replica * len(self.replicas)
-        idle_w = self.setup.system.chip.power.idle_w
+        system = self.setup.system
         busy = sum(r.busy_s for r in self.replicas)
-        energy = (sum(r.energy_j for r in self.replicas)
-                  + idle_w * chips_per_replica * max(len(self.replicas) * span - busy, 0.0)
-                  + self.setup.system.chip.node.host_power_w * chips / self.setup.system.chip.node.chips_per_node
-                  * span)
+        chips_j = (sum(r.energy_j for r in self.replicas)
+                   + system.chip.power.idle_w * chips_per_replica * max(len(self.replicas) * span - busy, 0.0))
+        energy = wall_power_w(system.model_copy(update={"num_chips": chips}), chips_j / span) * span
         kv = [r.kv for r in self.replicas]
         lookups = sum(k.lookup_tokens for k in kv)
         return {

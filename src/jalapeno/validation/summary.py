@@ -9,6 +9,7 @@ import numpy as np
 from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
+from jalapeno.validation.power_rows import PowerCase, run_power_rows
 
 
 def error_summary(errors_pct) -> dict:
@@ -27,6 +28,7 @@ class ValidationResult:
     kernels: list[KernelRow]
     stacks: dict[str, StackProfile]
     server_cases: list[Case] = field(default_factory=list)
+    power: list[PowerCase] = field(default_factory=list)
 
     def summary(self) -> dict:
         out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
@@ -37,6 +39,10 @@ class ValidationResult:
         out["vendors"] = len({c.vendor for c in self.cases})
         if self.server_cases:
             out["server"] = error_summary([c.error_pct for c in self.server_cases])
+        if self.power:
+            out["power"] = {"wall_power": error_summary([c.error_pct for c in self.power]),
+                            "throughput_at_limit": error_summary([c.samples_error_pct for c in self.power]),
+                            "energy_per_sample": error_summary([c.samples_per_joule_error_pct for c in self.power])}
         out["kernels"] = {k: error_summary([r.error_pct for r in self.kernels if r.kind == k])
                           for k in ("gemm", "attention", "allreduce")}
         return out
@@ -53,6 +59,8 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         used[sid] = stacks.get(sid) or load_stack(sid)
         c.predicted = predict_case(c, used[sid])
     kernels = kernel_rows(stacks.get("trtllm"))
+    power, power_skipped = run_power_rows(stacks)
+    skipped += power_skipped
     server_cases = []
     if server:
         from jalapeno.validation.server_rows import predict_servers
@@ -61,4 +69,4 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         server_cases, server_skipped = load_server()
         skipped += server_skipped
         predict_servers(server_cases)
-    return ValidationResult(cases, skipped, kernels, used, server_cases)
+    return ValidationResult(cases, skipped, kernels, used, server_cases, power)
