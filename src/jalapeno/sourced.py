@@ -22,7 +22,7 @@ def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tu
     sources: dict[str, str] = {}
     unsourced: list[str] = []
     if isinstance(tree, dict):
-        if set(tree) == {"value", "source"} or (set(tree) <= {"value", "source", "note"} and "value" in tree):
+        if set(tree) == {"value", "source"} or (set(tree) <= {"value", "source", "note", "range"} and "value" in tree):
             src = tree.get("source") or inherited
             value = tree["value"]
             if src:
@@ -56,6 +56,34 @@ def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tu
     elif _is_figure(tree) and inherited:
         sources[path] = inherited
     return tree, sources, unsourced
+
+
+def collect_ranges(tree: Any, path: str = "") -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
+    """(ranges by dotted path, problems) of the figures written `{value: X, range: [lo, hi], source: ...}`:
+    the span an assumption is uncertain over, which `jalapeno sensitivity` explores."""
+    ranges: dict[str, tuple[float, float]] = {}
+    problems: list[tuple[str, str]] = []
+    if isinstance(tree, dict):
+        if "value" in tree and "range" in tree and set(tree) <= {"value", "source", "note", "range"}:
+            r, v = tree["range"], tree["value"]
+            if (not isinstance(r, list) or len(r) != 2 or not all(_is_figure(x) for x in r)
+                    or not _is_figure(v)):
+                problems.append((path, f"range must be [low, high] around a number, got {r!r}"))
+            elif not (r[0] <= v <= r[1]) or r[0] == r[1]:
+                problems.append((path, f"range [{r[0]}, {r[1]}] must span the value {v} (low <= value <= high)"))
+            else:
+                ranges[path] = (float(r[0]), float(r[1]))
+            return ranges, problems
+        for key, val in tree.items():
+            r, p = collect_ranges(val, f"{path}.{key}" if path else str(key))
+            ranges.update(r)
+            problems.extend(p)
+    elif isinstance(tree, list):
+        for i, val in enumerate(tree):
+            r, p = collect_ranges(val, f"{path}[{i}]")
+            ranges.update(r)
+            problems.extend(p)
+    return ranges, problems
 
 
 def _is_figure(value: Any) -> bool:
@@ -92,4 +120,9 @@ def read_sourced_yaml(path: Path, kind: str, not_figures: frozenset[str] = froze
     if unsourced:
         raise SpecError(str(path), [(p, "a figure without a source (write {value: ..., source: ...})")
                                     for p in unsourced])
+    ranges, problems = collect_ranges(raw)
+    if problems:
+        raise SpecError(str(path), problems)
+    if ranges:
+        plain = {**plain, "ranges": ranges}
     return plain, sources

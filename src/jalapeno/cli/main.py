@@ -9,6 +9,7 @@ from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.plan_cmd import plan_cmd, systems_app
 from jalapeno.cli.predict_cmds import compare_cmd, predict_cmd
+from jalapeno.cli.sensitivity_cmd import sensitivity_cmd
 from jalapeno.cli.serve_cmds import capacity_cmd, simulate_cmd
 from jalapeno.cli.validate_cmd import validate_cmd
 
@@ -26,6 +27,7 @@ app.command("validate")(user_errors(validate_cmd))
 app.command("plan")(user_errors(plan_cmd))
 app.command("simulate")(user_errors(simulate_cmd))
 app.command("capacity")(user_errors(capacity_cmd))
+app.command("sensitivity")(user_errors(sensitivity_cmd))
 
 
 def run() -> None:

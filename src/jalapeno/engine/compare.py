@@ -15,6 +15,7 @@ from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
 
 
 @dataclass
@@ -48,13 +49,14 @@ def candidate_plans(model: ModelSpec, system: SystemSpec, max_pp: int = 8) -> li
 
 
 def best_on_system(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,
-                   min_user_rate: float | None) -> CompareRow:
+                   min_user_rate: float | None, stack: StackProfile | None = None) -> CompareRow:
+    """`stack`: run the system on this software-stack profile instead of its chip's own."""
     best: Prediction | None = None
     fastest_user = 0.0
     fits = False
     for plan in candidate_plans(model, system):
         try:
-            setup = make_setup(model, system, plan, precision)
+            setup = make_setup(model, system, plan, precision, stack)
             p = best_under_user_rate(setup, wl, min_user_rate)  # raises if the layout does not fit
             fits = True
             fastest_user = max(fastest_user, _fastest_user_rate(setup, wl))

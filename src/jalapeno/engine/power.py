@@ -36,7 +36,7 @@ def _table() -> dict:
 
 
 def joules_per_flop(chip: ChipSpec, fmt: str) -> float:
-    return _joules_per_flop(chip.silicon.process_node_nm, fmt)
+    return _joules_per_flop(chip.silicon.process_node_nm, fmt) * chip.power.datapath_energy_scale
 
 
 @lru_cache(maxsize=64)

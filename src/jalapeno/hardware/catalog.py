@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
-from jalapeno.hardware.design import strip_derived
+from jalapeno.hardware.design import DERIVED_FROM, DERIVES, strip_derived
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
 from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
 
@@ -44,28 +44,15 @@ def _merge_named(base: list, over: list, path: str, replaced: list[str] | None) 
     return out
 
 
-# Which totals each design primitive determines (hardware/design.py). When a file changes one side
-# of such a pair, the base's other side goes, so a what-if never contradicts what it starts from.
-_DERIVES = {"macs_per_cycle": ("peak_tflops",), "lanes": ("peak_tflops", "bandwidth_gb_s"),
-            "lane_gbps": ("bandwidth_gb_s",), "clock_ghz": ("peak_tflops",),
-            "stacks": ("capacity_gib", "bandwidth_gb_s"), "per_stack_capacity_gib": ("capacity_gib",),
-            "per_stack_bandwidth_gb_s": ("bandwidth_gb_s",), "capacity_per_unit_mib": ("capacity_gib",),
-            "bytes_per_cycle": ("bandwidth_gb_s",)}
-_DERIVED_FROM: dict[str, tuple[str, ...]] = {}
-for _prim, _totals in _DERIVES.items():
-    for _t in _totals:
-        _DERIVED_FROM[_t] = (*_DERIVED_FROM.get(_t, ()), _prim)
-
-
 def _drop_stale(base: dict, over: dict) -> dict:
     """The base block less what `over` makes stale: totals of primitives it changes, primitives of
     totals it gives."""
     base = dict(base)
     for key in over:
-        for total in _DERIVES.get(key, ()):
+        for total in DERIVES.get(key, ()):
             if total not in over:
                 base.pop(total, None)
-        for prim in _DERIVED_FROM.get(key, ()):
+        for prim in DERIVED_FROM.get(key, ()):
             if prim not in over and prim != "clock_ghz":
                 base.pop(prim, None)
     return base
@@ -112,9 +99,13 @@ def _read_chip(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict, dict]:
     if "clock_ghz" in plain or "units" in (plain.get("matrix") or {}):
         base_plain = strip_derived(base_plain)
     merged = _merge(base_plain, plain, replaced=replaced)
-    # The base's sources stay only for what the file did not replace.
-    kept = {p: src for p, src in base_sources.items()
-            if not any(p == r or p.startswith((f"{r}.", f"{r}[")) for r in replaced)}
+    # The base's sources and ranges stay only for what the file did not replace.
+    def stays(p: str) -> bool:
+        return not any(p == r or p.startswith((f"{r}.", f"{r}[")) for r in replaced)
+
+    kept = {p: src for p, src in base_sources.items() if stays(p)}
+    merged["ranges"] = {**{p: r for p, r in base_plain.get("ranges", {}).items() if stays(p)},
+                        **plain.get("ranges", {})}
     return merged, {**kept, **sources}
 
 

@@ -18,6 +18,7 @@ contradicting it), applies dotted-path overrides, and validates the result as a 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
@@ -34,6 +35,20 @@ def _f(x: Any) -> float:
     if isinstance(x, bool) or not isinstance(x, int | float):
         raise _NotANumber
     return float(x)
+
+
+# Which totals each design primitive determines (hardware/design.py). When a file changes one side
+# of such a pair, the base's other side goes, so a what-if never contradicts what it starts from.
+DERIVES = {"macs_per_cycle": ("peak_tflops",), "lanes": ("peak_tflops", "bandwidth_gb_s"),
+            "lane_gbps": ("bandwidth_gb_s",), "clock_ghz": ("peak_tflops",),
+            "stacks": ("capacity_gib", "bandwidth_gb_s"), "per_stack_capacity_gib": ("capacity_gib",),
+            "per_stack_bandwidth_gb_s": ("bandwidth_gb_s",), "capacity_per_unit_mib": ("capacity_gib",),
+            "bytes_per_cycle": ("bandwidth_gb_s",)}
+DERIVED_FROM: dict[str, tuple[str, ...]] = {}
+for prim_, totals_ in DERIVES.items():
+    for t_ in totals_:
+        DERIVED_FROM[t_] = (*DERIVED_FROM.get(t_, ()), prim_)
+
 
 
 def _agree(given: float, derived: float) -> bool:
@@ -192,9 +207,18 @@ def _select(items: list, key: str, path: str) -> dict:
     raise ValueError(f"{path}: no single entry named or of kind {key!r} (entries: {names})")
 
 
+def node_at(data: dict, dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        node = _select(list(node), part, dotted) if isinstance(node, list | tuple) else node.get(part)
+        if node is None:
+            return None
+    return node
+
+
 def set_path(data: dict, dotted: str, value: Any) -> None:
     """Set `a.b.c` in a nested mapping; list levels are addressed by entry name or kind."""
-    parts = dotted.split(".")
+    parts = re.sub(r"\[(\d+)\]", r".\1", dotted).split(".")
     node: Any = data
     for i, part in enumerate(parts[:-1]):
         here = ".".join(parts[: i + 1])
@@ -229,6 +253,13 @@ def derive_chip(base, overrides: dict[str, Any] | None = None, **fields: Any):
     for path, value in {**(overrides or {}), **fields}.items():
         set_path(raw, path, value)
         sources[path] = "design override"
+        # A total set outright replaces the primitives that would derive it.
+        parent, _, leaf = re.sub(r"\[(\d+)\]", r".\1", path).rpartition(".")
+        if parent and DERIVED_FROM.get(leaf):
+            block = node_at(raw, parent)
+            for prim in DERIVED_FROM[leaf]:
+                if isinstance(block, dict) and prim != "clock_ghz":
+                    block.pop(prim, None)
     raw["sources"] = sources
     return ChipSpec.model_validate(raw)
 

@@ -139,6 +139,8 @@ class Power(_Strict):
     tdp_w: PositiveFloat
     idle_w: PositiveFloat
     active_w: float = Field(default=0.0, ge=0)
+    # The datapath's energy per FLOP relative to its node's entry in energy.yaml (1: as the table).
+    datapath_energy_scale: PositiveFloat = 1.0
 
     @model_validator(mode="after")
     def _idle_below_tdp(self) -> Power:
@@ -187,6 +189,9 @@ class ChipSpec(_Strict):
     node: Node = Node()
     assumptions: tuple[str, ...] = ()
     sources: dict[str, str] = Field(default_factory=dict, repr=False)
+    # The span each uncertain figure may take, by dotted path (`{value, range: [lo, hi], source}` in
+    # the file): what `jalapeno sensitivity` varies.
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, repr=False)
 
     @model_validator(mode="before")
     @classmethod

@@ -81,6 +81,7 @@ class _SystemFile(BaseModel):
     host_power_w: float = Field(ge=0)
     topology: tuple[Level, ...] = Field(min_length=1)
     assumptions: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
 
 
 def system_ids() -> list[str]:

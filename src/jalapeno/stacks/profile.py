@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
 
@@ -55,6 +55,17 @@ class StackProfile(BaseModel):
     blocks_per_unit: int = Field(default=4, ge=1)
     fit_params: tuple[str, ...] = FITTED  # the subset `--refit` moves (few rows -> few parameters)
     notes: dict[str, str] = Field(default_factory=dict)
+    # The span each assumed or weakly fitted parameter may take (`jalapeno sensitivity` varies them).
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ranges_span_values(self) -> StackProfile:
+        for name, (lo, hi) in self.ranges.items():
+            if not isinstance(getattr(self, name, None), int | float) or isinstance(getattr(self, name), bool):
+                raise ValueError(f"ranges.{name}: not a numeric parameter of the stack")
+            if not lo <= getattr(self, name) <= hi or lo == hi:
+                raise ValueError(f"ranges.{name}: [{lo}, {hi}] must span the value {getattr(self, name)}")
+        return self
 
     def gemm_efficiency(self, compute_format: str) -> float:
         if compute_format in ("fp4", "int4"):
