@@ -73,7 +73,7 @@ def test_unknown_override_path_is_an_error():
 
 
 def test_a_design_becomes_a_validated_chip():
-    design = ChipDesign(clock_ghz=2.0, units=8, macs_per_cycle={"bf16": 32768, "fp8": 131072},
+    design = ChipDesign(clock_ghz=2.0, units=8, macs_per_cycle={"bf16": 32768, "fp8": 131072}, memory_pj_per_byte=31.2,
                         memory_stacks=6, per_stack_capacity_gib=36, per_stack_bandwidth_gb_s=1200)
     chip = design.to_spec()
     assert chip.execution == "systolic"
@@ -89,3 +89,13 @@ def test_an_sram_only_design_holds_its_weights_on_chip():
                       sram_per_unit_mib=256, execution="sram-streaming").to_spec()
     assert chip.main_memory.capacity_gib == pytest.approx(16)
     assert chip.main_memory.technology == "sram"
+
+
+def test_a_memory_technology_supplies_what_a_design_leaves_out():
+    chip = ChipDesign(clock_ghz=2.0, units=8, macs_per_cycle={"bf16": 32768}, memory_technology="hbm4",
+                      memory_stacks=8).to_spec()
+    assert chip.main_memory.bandwidth_gb_s == pytest.approx(8 * 2048)
+    assert chip.main_memory.capacity_gib == pytest.approx(8 * 48)
+    assert chip.main_memory.energy_pj_per_byte == pytest.approx(2.5 * 8)
+    with pytest.raises(ValueError, match="memory_technology"):
+        ChipDesign(clock_ghz=2.0, units=8, macs_per_cycle={"bf16": 1}, memory_technology="hbm9").to_spec()

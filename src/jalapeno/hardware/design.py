@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
+from importlib import resources
 from typing import Any
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+
+from jalapeno.sourced import split_sources
 
 AGREEMENT = 0.01
 USABLE_FLOOR = 0.90  # usable / physical capacity accepted (H200 141/144, B200 180/192 = 0.94)
@@ -92,8 +97,19 @@ def _derive_vector(vector: dict, units: float, clock_ghz: float) -> None:
         vector["peak_tflops"] = derived
 
 
+@lru_cache(maxsize=1)
+def memory_technologies() -> dict:
+    """hardware/data/memory_technology.yaml as plain values (energy per bit, per-stack figures)."""
+    plain, _, _ = split_sources(yaml.safe_load(
+        (resources.files("jalapeno.hardware") / "data" / "memory_technology.yaml").read_text()))
+    return plain["technologies"]
+
+
 def _derive_memory(level: dict, i: int, units: float, clock_ghz: float) -> None:
     where = f"memory[{i}]"
+    tech = level.get("technology")
+    if "energy_pj_per_byte" not in level and isinstance(tech, str) and tech in memory_technologies():
+        level["energy_pj_per_byte"] = memory_technologies()[tech]["pj_per_bit"] * 8
     stacks = level.get("stacks")
     if stacks is not None:
         for per, total, unit in (("per_stack_capacity_gib", "capacity_gib", "GiB"),
@@ -289,9 +305,10 @@ class ChipDesign(BaseModel):
     sram_pj_per_byte: PositiveFloat = 1.0
     memory_technology: str = "hbm3e"
     memory_stacks: int = Field(default=8, ge=0)
-    per_stack_capacity_gib: PositiveFloat = 36
-    per_stack_bandwidth_gb_s: PositiveFloat = 1200
-    memory_pj_per_byte: PositiveFloat = 31.2
+    # None: the technology's figures (hardware/data/memory_technology.yaml)
+    per_stack_capacity_gib: PositiveFloat | None = None
+    per_stack_bandwidth_gb_s: PositiveFloat | None = None
+    memory_pj_per_byte: PositiveFloat | None = None
     link_lanes: PositiveInt = 48
     lane_gbps: PositiveFloat = 200
     link_pj_per_byte: PositiveFloat = 40
@@ -311,12 +328,19 @@ class ChipDesign(BaseModel):
                 "energy_pj_per_byte": self.sram_pj_per_byte, "latency_ns": 25.0}
         memory: list[dict] = []
         if self.memory_stacks > 0:
-            memory.append({"name": f"{self.memory_technology.upper()} x {self.memory_stacks}", "kind": "hbm"
-                           if self.memory_technology.startswith("hbm") else "dram",
-                           "technology": self.memory_technology, "stacks": self.memory_stacks,
-                           "per_stack_capacity_gib": self.per_stack_capacity_gib,
-                           "per_stack_bandwidth_gb_s": self.per_stack_bandwidth_gb_s,
-                           "energy_pj_per_byte": self.memory_pj_per_byte, "latency_ns": 600.0})
+            tech = memory_technologies().get(self.memory_technology)
+            if tech is None:
+                raise ValueError(f"memory_technology: unknown {self.memory_technology!r} "
+                                 f"(known: {', '.join(sorted(memory_technologies()))})")
+            level = {"name": f"{self.memory_technology.upper()} x {self.memory_stacks}",
+                     "kind": "hbm" if self.memory_technology.startswith("hbm") else "dram",
+                     "technology": self.memory_technology, "stacks": self.memory_stacks,
+                     "per_stack_capacity_gib": self.per_stack_capacity_gib or tech.get("per_stack_capacity_gib"),
+                     "per_stack_bandwidth_gb_s": self.per_stack_bandwidth_gb_s or tech.get("per_stack_bandwidth_gb_s"),
+                     "latency_ns": 600.0}
+            if self.memory_pj_per_byte:
+                level["energy_pj_per_byte"] = self.memory_pj_per_byte
+            memory.append(level)
             memory.append(sram)
         else:  # SRAM-resident: the SRAM is the memory that holds weights and KV (as Groq's file does)
             memory.append({**sram, "kind": "dram", "name": "On-chip SRAM (no external memory)"})
