@@ -127,7 +127,9 @@ def cap_step(time_s, work_j, power: ChipPower):
     return t, dyn + power.idle_w * t, capped
 
 
-def wall_power_w(system: SystemSpec, chips_w: float) -> float:
-    """Wall power of a system whose chips draw `chips_w` in all: plus the hosts' share, over the
-    power supplies' efficiency."""
-    return (chips_w + system.host_power_w) / system.psu_efficiency
+def wall_power_w(system: SystemSpec, chips_w: float, num_chips: int | None = None) -> float:
+    """Wall power of `num_chips` chips of a system (default: all of them) drawing `chips_w` in all:
+    plus their hosts' share, over the power supplies' efficiency."""
+    hosts = system.hosts
+    n = system.num_chips if num_chips is None else num_chips
+    return (chips_w + hosts.host_power_w * n / hosts.chips_per_node) / hosts.psu_efficiency

@@ -115,7 +115,7 @@ def _chip_value(system: SystemSpec, path: str) -> float:
 def varied(system: SystemSpec, stack: StackProfile, a: Assumption, value: float) -> tuple[SystemSpec, StackProfile]:
     """The system and stack with one assumption set to `value` (a validated chip, a stack copy)."""
     if a.kind == "stack":
-        return system, stack.model_copy(update={a.path: value})
+        return system, StackProfile.model_validate({**stack.model_dump(), a.path: value})
     counted = float(a.value).is_integer() and a.path.endswith(("stacks", "units"))
     v: float | int = int(round(value)) if counted else value
     return system.model_copy(update={"chip": derive_chip(system.chip, {a.path: v})}), stack

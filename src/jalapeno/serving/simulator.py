@@ -49,7 +49,7 @@ class SimulationResult:
         busy = sum(r.busy_s for r in self.replicas)
         chips_j = (sum(r.energy_j for r in self.replicas)
                    + system.chip.power.idle_w * chips_per_replica * max(len(self.replicas) * span - busy, 0.0))
-        energy = wall_power_w(system.model_copy(update={"num_chips": chips}), chips_j / span) * span
+        energy = wall_power_w(system, chips_j / span, num_chips=chips) * span
         kv = [r.kv for r in self.replicas]
         lookups = sum(k.lookup_tokens for k in kv)
         return {

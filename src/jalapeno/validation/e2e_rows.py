@@ -18,6 +18,7 @@ from jalapeno.engine.compare import candidate_plans
 from jalapeno.engine.predict import Workload, predict
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import chip_ids, load_chip
+from jalapeno.hardware.design import derive_chip
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
@@ -158,7 +159,7 @@ def best_plan(case: Case, stack: StackProfile | None = None) -> tuple[ParallelPl
     model = load_model(case.model)
     chip = load_chip(case.chip)
     if case.tdp_w:
-        chip = chip.model_copy(update={"power": chip.power.model_copy(update={"tdp_w": case.tdp_w})})
+        chip = derive_chip(chip, {"power.tdp_w": case.tdp_w})
     system = SystemSpec(chip=chip, num_chips=case.chips)
     # Beam search: each sample decodes `beams` sequences that share one prompt prefill.
     wl = Workload(case.input_tokens, case.output_tokens, case.beams)
