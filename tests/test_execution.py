@@ -9,6 +9,7 @@ import math
 import pytest
 
 from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.design import derive_chip
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.attention import PrefillKernel, decode_attention_cost, prefill_attention_cost, prefill_time
 from jalapeno.kernels.cost import COMPUTE, MEMORY
@@ -21,16 +22,20 @@ CHIPS = ["h100-sxm", "jalapeno-ref", "tpu-v6e", "groq-lpu"]
 
 
 def _scaled(chip: ChipSpec, factor: float, peak_too: bool = True) -> ChipSpec:
-    """The chip with `factor` x its matrix units (and, until peaks derive from units, its peaks
-    scaled with them), through full validation."""
-    raw = chip.model_dump()
-    raw["matrix"]["units"] = int(chip.matrix.units * factor)
-    for level in raw["memory"]:  # each unit brings its own SRAM / cache slice and its bandwidth
-        if level["kind"] in ("sram", "cache") and peak_too:
-            level["bandwidth_gb_s"] *= factor
+    """The chip with `factor` x its matrix units, derived from its primitives (hardware.design):
+    the peaks follow the units; each unit's SRAM / cache slice brings its bandwidth. With
+    peak_too=False each unit gets 1/factor of the MACs, so the totals stay."""
+    over: dict = {"matrix.units": int(chip.matrix.units * factor)}
     if peak_too:
-        raw["matrix"]["peak_tflops"] = {k: v * factor for k, v in chip.matrix.peak_tflops.items()}
-    return ChipSpec.model_validate(raw)
+        for level in chip.memory:
+            if level.kind in ("sram", "cache"):
+                over[f"memory.{level.name}.bandwidth_gb_s"] = level.bandwidth_gb_s * factor
+    else:
+        over["matrix.macs_per_cycle"] = {k: v / factor for k, v in chip.matrix.macs_per_cycle.items()}
+        for name in ("lanes", "exp_per_cycle"):
+            if getattr(chip.vector, name, None):
+                over[f"vector.{name}"] = getattr(chip.vector, name) / factor
+    return derive_chip(chip, over)
 
 
 @pytest.mark.parametrize("chip_id", CHIPS)
