@@ -23,7 +23,7 @@ def test_reference_design_states_ranges_for_its_assumptions():
     chip = load_chip("jalapeno-ref")
     assert {"clock_ghz", "power.tdp_w", "memory[0].per_stack_bandwidth_gb_s"} <= set(chip.ranges)
     stack = load_stack(chip.software_stack)
-    assert {"step_overhead_s", "gemm_efficiency_8bit"} <= set(stack.ranges)
+    assert {"host_step_s", "gemm_efficiency_8bit"} <= set(stack.ranges)
     for a in assumptions_of(make_system(chip, 4), stack):
         assert a.low <= a.value <= a.high
 

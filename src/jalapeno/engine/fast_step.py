@@ -9,8 +9,11 @@ splits:
   GEMMs, norms, all-reduces): tabulated once for every T up to the largest step;
 - operators that depend on the number of sequences emitting a token (LM head, sampling):
   tabulated over that count;
-- attention, which depends on contexts: a closed form per layer group with the same terms as
-  kernels/attention.py, evaluated in plain Python floats (about a microsecond).
+- attention, which depends on contexts: the kernels' own scalar forms (kernels/attention.py
+  `prefill_time` / `decode_time`, with constants built once per chip and stack), per layer group
+  in plain Python floats (about a microsecond);
+- the step's fixed costs from kernels/execution.py `step_time` (the same function step_cost uses),
+  with the kernel launches counted once per table.
 
 Energy is tabulated the same way, and the power cap is applied per step. `tests/test_fast_step.py`
 checks that this model reproduces `step_cost` on random batches.
@@ -25,8 +28,17 @@ import numpy as np
 
 from jalapeno.engine.power import cap_step, chip_power, joules_per_flop, work_energy
 from jalapeno.engine.predict import Setup
-from jalapeno.engine.step import op_cost, step_ops
-from jalapeno.kernels.attention import DECODE_LAUNCHES, PREFILL_LAUNCHES, Q_TILE, attention_format, exp_rate
+from jalapeno.engine.step import op_cost, stage_layers, step_ops
+from jalapeno.kernels.attention import (
+    DecodeKernel,
+    PrefillKernel,
+    attention_format,
+    decode_attention_cost,
+    decode_time,
+    prefill_attention_cost,
+    prefill_time,
+)
+from jalapeno.kernels.execution import step_time
 from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.lowering import (
     CONTEXT_OPS,
@@ -80,19 +92,19 @@ class FastStep:
         self._fmt = fmt
         T = np.arange(self.max_tokens + 1, dtype=float)
         tok_batch = Batch.of(prefill_seqs=0, prefill_tokens=T)
-        self.token_time, self.token_energy = self._tabulate(
+        self.token_time, self.token_energy, self._tok_launches = self._tabulate(
             tok_batch, lambda op: not _is_attention(op) and op.name not in OUTPUT_OPS | CONTEXT_OPS | DECODE_OPS)
         dec_batch = Batch.of(decode_seqs=T)
-        self.dec_time, self.dec_energy = self._tabulate(dec_batch, lambda op: op.name in DECODE_OPS)
+        self.dec_time, self.dec_energy, self._dec_launches = self._tabulate(dec_batch, lambda op: op.name in DECODE_OPS)
         # MLA prefill expands the cached latent of every attended token: sized by new + cached tokens.
         self.ctx_grid = np.unique(np.round(np.geomspace(1, 4_194_304, 3000)))
         ctx_batch = Batch.of(prefill_seqs=1, prefill_tokens=self.ctx_grid)
-        self.ctx_time, self.ctx_energy = self._tabulate(ctx_batch, lambda op: op.name in CONTEXT_OPS)
+        self.ctx_time, self.ctx_energy, self._ctx_launches = self._tabulate(
+            ctx_batch, lambda op: op.name in CONTEXT_OPS)
         self._has_ctx_ops = bool(self.ctx_time.any())
         N = np.arange(self.max_seqs + 1, dtype=float)
         out_batch = Batch.of(decode_seqs=N)
-        self.out_time, self.out_energy = self._tabulate(out_batch, lambda op: op.name in OUTPUT_OPS)
-        self.step_overhead_s = stack.step_overhead_s
+        self.out_time, self.out_energy, self._out_launches = self._tabulate(out_batch, lambda op: op.name in OUTPUT_OPS)
         # Python lists of (time, energy): scalar lookups on numpy arrays cost microseconds each.
         self._tok = list(zip(self.token_time.tolist(), self.token_energy.tolist(), strict=True))
         self._out = list(zip(self.out_time.tolist(), self.out_energy.tolist(), strict=True))
@@ -102,18 +114,11 @@ class FastStep:
         n = min(len(self._tok), len(self._out), len(self._dec))
         self._decode_only = [(a[0] + b[0] + c[0], a[1] + b[1] + c[1])
                              for a, b, c in zip(self._tok[:n], self._out[:n], self._dec[:n], strict=True)]
-        # Attention constants.
-        self.units = chip.matrix.units
-        self.bw = chip.main_memory.bandwidth_gb_s * 1e9 * stack.memory_efficiency
-        self.att_peak = chip.peak_flops(attention_format(fmt, stack)) * stack.attention_efficiency
-        self.dec_peak = chip.peak_flops("bf16") * stack.attention_efficiency
-        self.exp_rate = exp_rate(chip, stack)
-        self.block_lat = stack.attention_block_latency_s
-        self.blocks_per_unit = stack.blocks_per_unit
-        self.k_over = stack.kernel_overhead_s
-        self._dec_units = self.units * self.blocks_per_unit
-        self._dec_launch_s = self.k_over * DECODE_LAUNCHES
-        self._pre_launch_s = self.k_over * PREFILL_LAUNCHES
+        # Attention constants: the kernels' own, built once.
+        self._pk = PrefillKernel.on(chip, stack, attention_format(fmt, stack))
+        self._dk = {kvb: DecodeKernel.on(chip, stack, kvb) for kvb in {2.0, s.prec.kv_bytes()}}
+        self._chip, self._stack = chip, stack
+        self._layers = stage_layers(s.model, s.plan)
         probe = Batch.of(decode_seqs=1, decode_context=1, prefill_seqs=1, prefill_tokens=1)
         groups = []
         ops = lower_step(s.model, probe, s.prec, s.plan.tp, s.plan.pp, s.plan.ep)
@@ -124,17 +129,25 @@ class FastStep:
                                      d.qk_dim, d.v_dim, d.kv_values_per_token, d.kv_bytes, p.heads, p.kv_heads,
                                      p.qk_dim, p.v_dim, p.kv_bytes))
         self.groups = groups
+        # Launches of the attention ops per step (the same for every batch that has them).
+        self._dec_att_launches = sum(float(decode_attention_cost(chip, stack, 1, 1, d.heads, d.kv_heads, d.qk_dim,
+                                                                 d.v_dim, d.kv_values_per_token, d.kv_bytes
+                                                                 ).launches[0]) * d.count for d in dec)
+        self._pre_att_launches = sum(float(prefill_attention_cost(chip, stack, 1, 1, 1, 1, p.heads, p.kv_heads,
+                                                                  p.qk_dim, p.v_dim, p.kv_bytes).launches[0]) * p.count
+                                     for p in pre)
         self.j_per_flop = joules_per_flop(chip, fmt)
         self.j_per_byte = chip.main_memory.energy_pj_per_byte * 1e-12
         self.power = chip_power(chip)
         self.chips = s.plan.chips_per_replica
 
-    def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray]:
+    def _tabulate(self, batch: Batch, keep) -> tuple[np.ndarray, np.ndarray, float]:
+        """(time, energy) per entry and the kernel launches of an entry with work (the same for all)."""
         s = self.setup
         ops = [op for op in step_ops(s.model, batch, s.prec, s.plan) if keep(op)]
         n = batch.size
         topo = s.topology
-        time, flops, hbm, onchip, link_j = (np.zeros(n) for _ in range(5))
+        time, flops, hbm, onchip, link_j, launches = (np.zeros(n) for _ in range(6))
         for op in ops:
             c = op_cost(op, s.system.chip, s.stack, s.prec, topo)
             time += c.time_s * op.count
@@ -143,8 +156,9 @@ class FastStep:
             onchip += c.onchip_bytes * op.count
             if c.link_energy_j is not None:
                 link_j += c.link_energy_j * op.count
+            launches += c.launches * op.count
         energy = work_energy(s.system.chip, self._fmt, flops, hbm, onchip, link_j)
-        return time, np.asarray(energy, dtype=float)
+        return time, np.asarray(energy, dtype=float), float(launches[-1]) if n else 0.0
 
     def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: list[tuple[int, int]] = (),
              decode_tokens_per_seq: int = 1) -> StepEstimate:
@@ -179,52 +193,47 @@ class FastStep:
         hbm = 0.0
         mean_ctx = decode_context_sum / decode_seqs if decode_seqs else 0.0
         seqs = decode_seqs / split
-        bw, dec_peak, block_lat = self.bw, self.dec_peak, self.block_lat
-        dec_units, dec_launch = self._dec_units, self._dec_launch_s
+        dk, pk = self._dk, self._pk
+        launches = (self._tok_launches if T else 0.0) + (self._out_launches if outs else 0.0)
+        if decode_seqs:
+            launches += self._dec_att_launches + self._dec_launches
+        if n_pref:
+            pseqs = n_pref / split
+            launches += self._pre_att_launches * min(1.0, pseqs)
+            launches += self._ctx_launches if self._has_ctx_ops else 0.0
+            ptoks = pref_tokens / split
         for g in self.groups:
             cnt = g.count  # already per pipeline stage (lowered with pp)
             if decode_seqs:
-                # Locals, not attribute lookups: this runs for every step of every replica.
-                heads, qk, v = g.heads, g.qk, g.v
                 per_seq = mean_ctx + decode_tokens_per_seq  # as models.lowering.attended_context
                 if g.window:
                     per_seq = min(per_seq, g.window)
                 elif g.chunk and per_seq >= g.chunk:
                     per_seq = g.chunk / 2
-                ctx = per_seq * seqs * decode_tokens_per_seq
-                b = ctx * g.kv_values * g.kv_bytes + seqs * decode_tokens_per_seq * heads * (qk + v) * 2.0
-                t_blocks = math.ceil(seqs * g.kv_heads / dec_units) * block_lat
-                f = 2.0 * heads * ctx * (qk + v)
-                t = max(b / bw, t_blocks, f / dec_peak) + dec_launch
+                t, b, f, _, _, _ = decode_time(dk[g.kv_bytes], seqs, per_seq * seqs * decode_tokens_per_seq, g.heads,
+                                               g.kv_heads, g.qk, g.v, g.kv_values, g.kv_bytes, decode_tokens_per_seq)
                 time += t * cnt
                 flops += f * cnt
                 hbm += b * cnt
             if n_pref:
                 pairs = 0.0
                 read = 0.0
-                blocks = 0.0
                 for chunk, prior in prefill_chunks:
                     if g.window or g.chunk:
                         pairs += _masked_pairs(float(prior), float(chunk), g.window, g.chunk)
                     else:  # full causal attention: attended_pairs' closed form, in plain floats
                         pairs += chunk * float(prior) + chunk * (chunk + 1.0) / 2
                     read += min(prior + chunk, (g.window + chunk) if g.window else math.inf)
-                    blocks += g.prefill_heads * -(-chunk // Q_TILE)
-                pairs /= split
-                read /= split
-                blocks /= split
-                dims = g.prefill_qk + g.prefill_v
-                f = 2.0 * g.prefill_heads * pairs * dims
-                wave = math.ceil(blocks / self.units) * self.units / blocks if blocks > 0 else 1.0
-                t_c = (f / self.att_peak + g.prefill_heads * pairs / self.exp_rate) * wave
-                b = (pref_tokens / split * g.prefill_heads * dims * 2.0
-                     + read * g.prefill_kv_heads * dims * g.prefill_kv_bytes)
-                t_blocks = math.ceil(blocks / self.units) * self.block_lat
-                t = max(t_c, b / self.bw, t_blocks) + self._pre_launch_s
+                # As prefill_attention_cost: a fraction of a prompt per microbatch costs one chunk x its share.
+                share = pseqs if pseqs < 1.0 else 1.0
+                t, b, f, _, _ = prefill_time(pk, pseqs / share, ptoks / share, pairs / split / share,
+                                             read / split / share, g.prefill_heads, g.prefill_kv_heads, g.prefill_qk,
+                                             g.prefill_v, g.prefill_kv_bytes)
+                t, b, f = t * share, b * share, f * share
                 time += t * cnt
                 flops += f * cnt
                 hbm += b * cnt
-        time += self.step_overhead_s
+        time = step_time(self._chip, self._stack, time, launches, self._layers, min(1.0, n_pref / split))
         # The power cap per microbatch stage time, then pp stages of it (as engine.power.cap_step).
         time, energy, _ = cap_step(float(time), float(energy + flops * self.j_per_flop + hbm * self.j_per_byte),
                                    self.power)

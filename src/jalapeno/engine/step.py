@@ -2,7 +2,8 @@
 
 The engine lowers the batch (models), costs each operator on one chip (kernels, network), adds
 them up in stream order (the stacks modeled here run a layer's kernels back to back and the
-tensor-parallel all-reduce on the critical path), adds the stack's per-step cost, then applies
+tensor-parallel all-reduce on the critical path), adds the step's fixed costs by mechanism (host
+launches or one graph, host scheduling, per-layer synchronization: kernels/execution.py), then applies
 the power cap: if the step's energy over its time would exceed the chip's TDP, the chip clocks
 down and the step stretches until it fits. Batches are evaluated as arrays (many shapes at once).
 """
@@ -20,6 +21,7 @@ from jalapeno.hardware.topology import Topology, topology_from_links
 from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_cost
 from jalapeno.kernels.cost import BOUNDS, OpCost
 from jalapeno.kernels.elementwise import elementwise_cost
+from jalapeno.kernels.execution import step_time
 from jalapeno.kernels.gemm import compute_format, gemm_cost
 from jalapeno.models.lowering import Batch, lower_step
 from jalapeno.models.ops import (
@@ -66,7 +68,7 @@ def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision, topo: 
         return decode_attention_cost(chip, stack, op.seqs, op.context_tokens, op.heads, op.kv_heads, op.qk_dim,
                                      op.v_dim, op.kv_values_per_token, op.kv_bytes)
     if isinstance(op, Elementwise):
-        return elementwise_cost(chip, stack, op.bytes_moved, op.flops, op.kernels)
+        return elementwise_cost(chip, stack, op.bytes_moved, op.flops, min(op.kernels, stack.fused_elementwise_kernels))
     if isinstance(op, AllReduce):
         return collective_cost("all_reduce", topo, stack, op.group, op.message_bytes)
     if isinstance(op, AllToAll):
@@ -85,6 +87,17 @@ def step_ops(model: ModelSpec, batch: Batch, prec: Precision, plan: ParallelPlan
     return ops
 
 
+def stage_layers(model: ModelSpec, plan: ParallelPlan) -> int:
+    """Layers one pipeline stage runs (the slowest stage's)."""
+    return -(-model.num_layers // plan.pp)
+
+
+def prefill_share(batch: Batch) -> np.ndarray:
+    """Share of steps that carry prompt tokens: 1 for a step with a prefill chunk; the expected
+    share for a steady-state step in which B/OSL new prompts arrive per step."""
+    return np.clip(batch.prefill_seqs, 0.0, 1.0)
+
+
 def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Precision, plan: ParallelPlan,
               batch: Batch, topo: Topology | None = None) -> StepCost:
     """`topo`: how the chips are wired (default: one scale-up level from the chip's links)."""
@@ -92,7 +105,7 @@ def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Preci
     ops = step_ops(model, batch, prec, plan)
     shape = batch.decode_seqs.shape
     time = np.zeros(shape)
-    flops, hbm, onchip, link_j = (np.zeros(shape) for _ in range(4))
+    flops, hbm, onchip, link_j, launches = (np.zeros(shape) for _ in range(5))
     by_bound = {name: np.zeros(shape) for name in BOUNDS}
     for op in ops:
         c = op_cost(op, chip, stack, prec, topo)
@@ -103,10 +116,12 @@ def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Preci
         onchip += c.onchip_bytes * n
         if c.link_energy_j is not None:
             link_j += c.link_energy_j * n
+        launches += c.launches * n
         for code, name in enumerate(BOUNDS):
             by_bound[name] += np.where(c.bound == code, c.time_s * n, 0.0)
-    time += stack.step_overhead_s
-    by_bound["latency"] += stack.step_overhead_s
+    wall = step_time(chip, stack, time, launches, stage_layers(model, plan), prefill_share(batch), mx=np.maximum)
+    by_bound["latency"] += wall - time
+    time = wall
     fmt = compute_format(prec.weights, prec.activations)
     uncapped = time
     time, energy, capped = cap_step(time, work_energy(chip, fmt, flops, hbm, onchip, link_j), chip_power(chip))

@@ -26,11 +26,17 @@ class OpCost:
     # Energy of the link traffic, charged per topology level by the collective that moves it
     # (network/algorithms.py); None for operators that move nothing over links.
     link_energy_j: np.ndarray | None = None
+    # The device-side fixed cost inside time_s (launches on a GPU, pipeline fills on a compiler-
+    # scheduled chip) and the kernel launches the host issues for the op (0 when compiled into a
+    # layer): the step adds the host side of launching once per step (engine/step.py).
+    fixed_s: np.ndarray | float = 0.0
+    launches: np.ndarray | float = 0.0
 
 
 def zeros(shape) -> OpCost:
     z = np.zeros(shape)
-    return OpCost(z, z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(shape, dtype=int))
+    return OpCost(z, z.copy(), z.copy(), z.copy(), z.copy(), np.zeros(shape, dtype=int),
+                  fixed_s=z.copy(), launches=z.copy())
 
 
 def pick_bound(overhead_s, *terms: tuple[int, np.ndarray]) -> np.ndarray:

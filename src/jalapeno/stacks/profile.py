@@ -3,8 +3,11 @@
 The same silicon serves very differently under TensorRT-LLM, vLLM on ROCm or a compiler-
 scheduled ASIC runtime. A `StackProfile` holds the few parameters that capture that: achievable
 fractions of peak for GEMMs (by operand width), attention and memory bandwidth; fixed costs per
-kernel, per attention block and per forward step; scheduler limits; and how much memory the
-runtime leaves for the KV cache. They are shared by every device of a stack and never tuned per
+kernel and per attention block on the device; the fixed costs of a step by what causes them
+(host launches per kernel or one captured graph per step, host scheduling overlapped with the
+device or not, synchronization per layer on compiler-scheduled chips; kernels/execution.py
+`step_time`); scheduler limits; and how much memory the runtime leaves for the KV cache. They
+are shared by every device of a stack and never tuned per
 (device, model) pair. Values live in `data/stacks.yaml` with a note on where each came from;
 `jalapeno validate` prints them and `jalapeno validate --refit` re-derives the fitted ones.
 """
@@ -25,7 +28,7 @@ _FILE = resources.files("jalapeno.stacks") / "data" / "stacks.yaml"
 # Parameters `validate --refit` may move; all others are structural facts about the stack.
 FITTED = ("gemm_efficiency_16bit", "gemm_efficiency_8bit", "gemm_efficiency_4bit", "grouped_gemm_efficiency",
           "attention_efficiency",
-          "memory_efficiency", "kernel_overhead_s", "attention_block_latency_s", "step_overhead_s")
+          "memory_efficiency", "kernel_overhead_s", "attention_block_latency_s", "host_step_s")
 
 
 class StackProfile(BaseModel):
@@ -42,9 +45,17 @@ class StackProfile(BaseModel):
     link_efficiency: float = Field(default=0.8, gt=0, le=1)
     collective_algorithms: tuple[str, ...] = ()  # all-reduce algorithms the stack's library has (): any
     kernel_overhead_s: float = Field(ge=0)
-    attention_block_latency_s: float = Field(ge=0)
-    step_overhead_s: float = Field(ge=0)
-    kernels_per_layer: int = Field(default=8, ge=1)
+    attention_block_latency_s: float = Field(ge=0)  # prefill: one (q tile, head) item's prologue/epilogue
+    softmax_overlap: float = Field(default=0.0, ge=0, le=1)  # share of the shorter of matmul/exp hidden
+    # Fixed costs of a step, by mechanism (kernels/execution.py step_time).
+    host_step_s: float = Field(ge=0)  # host scheduling, batching and sampling bookkeeping per step
+    async_host: bool = False  # the host prepares step n+1 while the device runs step n
+    host_launch_s: float = Field(default=0.0, ge=0)  # host time to issue one kernel eagerly
+    cuda_graphs: Literal["none", "decode", "all"] = "none"  # steps replayed as one captured graph
+    graph_launch_s: float = Field(default=0.0, ge=0)  # host time to launch one captured graph
+    graph_kernel_s: float = Field(default=0.0, ge=0)  # device gap per kernel inside a captured graph
+    fused_elementwise_kernels: int = Field(default=4, ge=1)  # most launches a layer's norm/RoPE/act group takes
+    layer_sync_s: float = Field(default=0.0, ge=0)  # per layer, on compiler-scheduled chips
     fused_activation_quant: bool = True
     fp8_attention: bool = False
     max_batch_size: int = Field(default=2048, ge=1)

@@ -16,7 +16,7 @@ from jalapeno.validation.e2e_rows import mlperf_cases, predict_case, trtllm_case
 from jalapeno.validation.kernel_rows import kernel_rows
 
 _BOUNDS = {"kernel_overhead_s": (1e-7, 2e-5), "attention_block_latency_s": (1e-7, 5e-5),
-           "step_overhead_s": (1e-5, 2e-2)}
+           "host_step_s": (1e-5, 2e-2)}
 
 
 def _bounds(name: str) -> tuple[float, float]:

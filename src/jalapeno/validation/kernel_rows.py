@@ -69,7 +69,9 @@ def _attention_rows(stack) -> list[KernelRow]:
         if r["phase"] == "context":
             isl = int(r["isl"])
             pairs = b * attended_pairs(0, isl, 0, 0)
-            fmt = "fp8" if r["attn_dtype"] == "fp8" else "bf16"
+            # TensorRT-LLM runs FP8 context FMHA whenever the KV cache is FP8 (its rows labelled
+            # bfloat16/fp8 run as fast as fp8/fp8, well above bf16 peak share), so either makes it fp8.
+            fmt = "fp8" if "fp8" in (r["attn_dtype"], r["kv_cache_dtype"]) else "bf16"
             t = prefill_attention_cost(chip, s, b, b * isl, pairs, b * isl, h, kv, d, d, kvb, fmt).time_s[0]
             label = f"context b={b} isl={isl} h={h}/{kv} {r['attn_dtype']}/{r['kv_cache_dtype']}"
         else:
