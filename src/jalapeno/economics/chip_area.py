@@ -28,6 +28,11 @@ class ChipArea:
     dies: tuple[tuple[AreaEstimate, int], ...]
     published_mm2: float | None
     notes: tuple[str, ...]
+    memory_phys: tuple[tuple[str, float], ...] = ()  # (technology, stacks or channels), whole chip
+
+    @property
+    def hbm_stacks(self) -> float:
+        return sum(n for t, n in self.memory_phys if t.startswith("hbm"))
 
     @property
     def total_mm2(self) -> float:
@@ -39,7 +44,8 @@ class ChipArea:
 
     def to_dict(self) -> dict:
         return {"chip": self.chip, "total_mm2": self.total_mm2, "published_mm2": self.published_mm2,
-                "dies": [{"count": n, **e.to_dict()} for e, n in self.dies], "notes": list(self.notes)}
+                "dies": [{"count": n, **e.to_dict()} for e, n in self.dies], "notes": list(self.notes),
+                "memory_phys": dict(self.memory_phys)}
 
 
 def memory_technology(level: MemoryLevel) -> str:
@@ -153,7 +159,7 @@ def chip_area(chip: ChipSpec) -> ChipArea:
         dies = ((estimate_die(die), n_compute),)
         if n_compute > 1:
             notes.append(f"{n_compute} identical compute dies joined at {d2d:,.0f} GB/s")
-    return ChipArea(chip.id, dies, chip.silicon.die_area_mm2, tuple(notes))
+    return ChipArea(chip.id, dies, chip.silicon.die_area_mm2, tuple(notes), tuple(phys_mem.items()))
 
 
 def _largest_cache_bw(chip: ChipSpec) -> float:
