@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from jalapeno.cli.catalog_cmds import chips_app, models_app
+from jalapeno.cli.cost_cmds import cost_cmd
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.plan_cmd import plan_cmd, systems_app
@@ -28,6 +29,7 @@ app.command("plan")(user_errors(plan_cmd))
 app.command("simulate")(user_errors(simulate_cmd))
 app.command("capacity")(user_errors(capacity_cmd))
 app.command("sensitivity")(user_errors(sensitivity_cmd))
+app.command("cost")(user_errors(cost_cmd))
 
 
 def run() -> None:

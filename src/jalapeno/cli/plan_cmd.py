@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table, user_errors
 from jalapeno.engine.planner import OBJECTIVES, plan_deployment
 from jalapeno.engine.predict import Workload
@@ -41,15 +42,18 @@ def plan_cmd(
     objective: str = typer.Option("throughput", "--objective", help="throughput, tokens-per-joule or cost."),
     chip_hour_usd: float = typer.Option(None, "--chip-hour-usd", help="Price of one chip-hour (needed for cost)."),
     usd_per_kwh: float = typer.Option(0.0, "--usd-per-kwh", help="Electricity price (for cost)."),
+    cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json"),
 ):
     """Search layouts (tp, pp, ep, replicas) and batch sizes; print the Pareto frontier."""
     if objective not in OBJECTIVES:
         raise JalapenoError(f"--objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
-    if objective == "cost" and chip_hour_usd is None:
-        raise JalapenoError("--objective cost needs --chip-hour-usd (the catalog holds no prices)")
+    cb = basis(cost_basis)
     m = load_model(model)
     sysspec = resolve_system(system, chip, chips)
+    if objective == "cost" and chip_hour_usd is None:
+        # Price the chip-hour from the cost basis (energy is inside it), as the money fields do.
+        chip_hour_usd = add_money({}, sysspec.chip, 1, cb, 1.0, 0.0, sysspec.chip.power.tdp_w)["usd_per_chip_hour"]
     res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
                           slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
                           chip_hour_usd, usd_per_kwh)
@@ -58,11 +62,19 @@ def plan_cmd(
         raise JalapenoError(f"no layout of {m.id} on {sysspec.num_chips} x {sysspec.chip.id} meets the bounds"
                             + (f" ({reasons})" if reasons else ""))
     best = res.best[objective]
+    n = sysspec.num_chips
+
+    def point(p) -> dict:
+        out_s = p.output_tokens_per_s_per_chip * n
+        return add_money(p.to_dict(), sysspec.chip, n, cb, out_s, out_s * input_tokens / output_tokens,
+                         out_s / p.output_tokens_per_joule)
+
+    money = {id(p): point(p) for p in [*res.frontier, *res.best.values()]}
     if json_out:
         emit_json({"model": m.id, "chip": sysspec.chip.id, "chips": sysspec.num_chips, "objective": objective,
                    "layouts_tried": res.layouts_tried, "layouts_feasible": res.layouts_feasible,
-                   "best": {k: v.to_dict() for k, v in res.best.items()},
-                   "frontier": [p.to_dict() for p in res.frontier], "rejected": res.rejected})
+                   "best": {k: money[id(v)] for k, v in res.best.items()},
+                   "frontier": [money[id(p)] for p in res.frontier], "rejected": res.rejected})
         return
     shown = res.frontier
     if len(shown) > 16:  # thin a long frontier for the screen; --json has every point
@@ -72,10 +84,14 @@ def plan_cmd(
         shown = [p for i, p in enumerate(shown) if i in idx or id(p) in keep]
     table(f"Pareto frontier: {m.id} on {sysspec.num_chips} x {sysspec.chip.id} ({res.layouts_feasible} of "
           f"{res.layouts_tried} layouts fit)",
-          ["layout", "replicas", "concurrency", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "$/Mtok", ""],
+          ["layout", "replicas", "concurrency", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "$/Mtok out",
+           "$/Mtok 3:1", "tokens/s/MW", ""],
           [[p.layout, p.replicas, p.concurrency, p.output_tokens_per_s_per_chip, p.output_tokens_per_s_per_user,
-            p.ttft_s, p.output_tokens_per_joule, p.usd_per_million_tokens if p.usd_per_million_tokens else "-",
+            p.ttft_s, p.output_tokens_per_joule, money[id(p)]["usd_per_million_output_tokens"],
+            money[id(p)]["usd_per_million_tokens_blended_3to1"], money[id(p)]["output_tokens_per_s_per_mw"],
             " ".join(k for k, v in res.best.items() if v is p)] for p in shown])
+    console.print(f"cost basis: {money[id(best)]['cost_basis']}: {money[id(best)]['cost_basis_source']}",
+                  highlight=False, soft_wrap=True)
     console.print(f"best for {objective}: {best.layout}, concurrency {best.concurrency}: "
                   f"{best.output_tokens_per_s_per_chip:,.0f} tokens/s/chip at "
                   f"{best.output_tokens_per_s_per_user:,.1f} tokens/s/user", highlight=False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from jalapeno.cli.output import emit_json, table
+from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
+from jalapeno.cli.output import console, emit_json, table
 from jalapeno.cli.plan_cmd import resolve_system
 from jalapeno.engine.compare import best_on_system
 from jalapeno.engine.predict import Workload, predict
@@ -32,6 +33,7 @@ def predict_cmd(
     output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
     concurrency: int = typer.Option(None, "--concurrency",
                                     help="Requests in flight (default: all queued, the largest batch that fits)."),
+    cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Predict throughput, latency, power and energy of one model on one system."""
@@ -55,14 +57,17 @@ def predict_cmd(
         raise JalapenoError(f"--layout {layout}: dp={dp} replicas of {plan.chips_per_replica} chips is "
                             f"{dp * plan.chips_per_replica} chips, but the system has {n}")
     c = sysspec.chip
+    cb = basis(cost_basis)
     p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
-    d = p.to_dict()
+    d = add_money(p.to_dict(), c, n, cb, p.output_tokens_per_s,
+                  p.output_tokens_per_s * input_tokens / output_tokens, p.power_w)
     if json_out:
         emit_json(d)
         return
     table(f"{m.id} on {n} x {c.id} ({p.layout}, {p.precision}, {p.software_stack})", ["metric", "value"],
           [[k, v] for k, v in d.items()
-           if k not in ("model", "chip", "chips", "layout", "precision", "software_stack")])
+           if k not in ("model", "chip", "chips", "layout", "precision", "software_stack", "cost_basis_source")])
+    console.print(f"cost basis: {d['cost_basis']}: {d['cost_basis_source']}", highlight=False, soft_wrap=True)
 
 
 def compare_cmd(
@@ -76,6 +81,7 @@ def compare_cmd(
     min_user_rate: float = typer.Option(100.0, "--min-tokens-per-s-per-user",
                                         help="Keep operating points where each user gets at least this "
                                              "rate (0: none)."),
+    cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Compare systems on one workload, each at its best layout. Defaults: real-time coding on gpt-oss-120b."""
@@ -83,18 +89,29 @@ def compare_cmd(
     wl = Workload(input_tokens, output_tokens)
     systems = [resolve_system(s, None, chips) for s in system or []]
     systems += [resolve_system(None, ref, chips) for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS)]
+    cb = basis(cost_basis)
     out = []
     for sysspec in systems:
         r = best_on_system(m, sysspec, wl, precision, min_user_rate or None)
         p = r.prediction
-        out.append({"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})})
+        row = {"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})}
+        if p:
+            add_money(row, sysspec.chip, p.chips, cb, p.output_tokens_per_s,
+                      p.output_tokens_per_s * input_tokens / output_tokens, p.power_w)
+        out.append(row)
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
                    "min_tokens_per_s_per_user": min_user_rate, "systems": out})
         return
     table(f"{m.id}: {input_tokens} in / {output_tokens} out, >= {min_user_rate:g} tokens/s per user",
-          ["system", "layout", "precision", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "power W", "note"],
+          ["system", "layout", "precision", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "power W",
+           "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW", "basis", "note"],
           [[f"{r['chips']} x {r['chip']}", r.get("layout", "-"), r.get("precision", "-"),
             r.get("output_tokens_per_s_per_chip", "-"), r.get("output_tokens_per_s_per_user", "-"),
-            r.get("ttft_s", "-"), r.get("output_tokens_per_joule", "-"), r.get("power_w", "-"), r["note"]]
+            r.get("ttft_s", "-"), r.get("output_tokens_per_joule", "-"), r.get("power_w", "-"),
+            r.get("usd_per_million_output_tokens", "-"), r.get("usd_per_million_tokens_blended_3to1", "-"),
+            r.get("output_tokens_per_s_per_mw", "-"), r.get("cost_basis", "-").split(" $")[0], r["note"]]
            for r in out])
+    for r in out:
+        if "cost_basis" in r:
+            console.print(f"{r['chip']}: {r['cost_basis']}", highlight=False, soft_wrap=True)

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, err_console, table
+from jalapeno.hardware.catalog import load_chip
 from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.capacity import find_capacity
 from jalapeno.serving.run import simulate
@@ -17,7 +19,8 @@ from jalapeno.serving.scenario import load_scenario, merge, parse_scenario
 _KEYS = ["ttft_s_p50", "ttft_s_p90", "ttft_s_p99", "tpot_s_p50", "tpot_s_p90", "tpot_s_p99", "e2e_s_p50",
          "e2e_s_p99", "output_tokens_per_s", "requests_per_s", "goodput_requests_per_s", "slo_attainment",
          "prefix_hit_rate", "kv_cache_utilization", "preemptions", "chip_utilization", "average_power_w",
-         "output_tokens_per_joule", "requests", "finished", "dropped", "duration_s", "wall_s"]
+         "output_tokens_per_joule", "usd_per_million_output_tokens", "usd_per_million_tokens_blended_3to1",
+         "output_tokens_per_s_per_mw", "cost_basis", "requests", "finished", "dropped", "duration_s", "wall_s"]
 
 
 def _scenario(scenario: Path | None, **flags):
@@ -113,16 +116,22 @@ def simulate_cmd(
     slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms"), slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms"),
     seed: SeedOpt = None,
     trace_out: Path = typer.Option(None, "--trace-out", help="Write the step timeline as Chrome/Perfetto JSON."),
+    cost_basis: CostBasisOpt = "auto",
     json_out: JsonOpt = False,
 ):
     """Simulate an inference server on a trace or generated traffic."""
-    sc = _scenario(scenario, **{k: v for k, v in locals().items() if k not in ("scenario", "trace_out", "json_out")})
+    cb = basis(cost_basis)
+    sc = _scenario(scenario, **{k: v for k, v in locals().items()
+                                if k not in ("scenario", "trace_out", "json_out", "cost_basis", "cb")})
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=json_out) as bar:
         task = bar.add_task("sim", total=None, info="")
         res = simulate(sc, timeline=trace_out is not None,
                        progress=lambda t, n: bar.update(task, info=f"{n:,} requests, t={t:,.0f} s"))
     s = res.summary()
+    span = s["duration_s"] or 1.0
+    add_money(s, load_chip(sc.chip), s["chips"], cb, s["output_tokens_per_s"], s["input_tokens"] / span,
+              s["average_power_w"])
     if trace_out:
         trace_out.write_text(res.metrics.chrome_trace())
     if json_out:
