@@ -86,7 +86,8 @@ def cost_cmd(
              ("energy $/chip-hour (at provisioned IT power)", "energy_usd_per_chip_hour"),
              ("total $/chip-hour", "usd_per_chip_hour")]
     bd, ad = build.to_dict(), asp.to_dict() if asp else {}
-    table(f"{c.id}: cost of ownership ({inputs.life_years:g} years at {inputs.cost_of_capital:.0%}, PUE {inputs.pue:g}, "
+    table(f"{c.id}: cost of ownership ({inputs.life_years:g} years at {inputs.cost_of_capital:.0%}, "
+          f"PUE {inputs.pue:g}, "
           f"${inputs.electricity_usd_per_kwh:g}/kWh)", cols,
           [[label, bd[k]] + ([ad[k]] if asp else []) for label, k in items])
     console.print(f"provisioned power per chip: {build.it_w_per_chip:,.0f} W IT, {build.provisioned_w_per_chip:,.0f} W "

@@ -6,6 +6,7 @@ import typer
 
 from jalapeno.cli.catalog_cmds import chips_app, models_app
 from jalapeno.cli.cost_cmds import cost_cmd
+from jalapeno.cli.fleet_cmd import fleet_cmd
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.plan_cmd import plan_cmd, systems_app
@@ -30,6 +31,7 @@ app.command("simulate")(user_errors(simulate_cmd))
 app.command("capacity")(user_errors(capacity_cmd))
 app.command("sensitivity")(user_errors(sensitivity_cmd))
 app.command("cost")(user_errors(cost_cmd))
+app.command("fleet")(user_errors(fleet_cmd))
 
 
 def run() -> None:

@@ -87,7 +87,8 @@ def link_lanes(chip: ChipSpec) -> tuple[float, float, str | None]:
         rate = next(float(v) for y, v in sorted(facts["lane_gbps_by_year"].items()) if year <= int(y))
         how = f"year {year}"
     n = round(chip.links.bandwidth_gb_s * 8 / rate)
-    return float(n), rate, f"{n:g} SerDes lanes at {rate:g} Gb/s inferred from {chip.links.bandwidth_gb_s:g} GB/s ({how})"
+    note = f"{n:g} SerDes lanes at {rate:g} Gb/s inferred from {chip.links.bandwidth_gb_s:g} GB/s ({how})"
+    return float(n), rate, note
 
 
 def chip_area(chip: ChipSpec) -> ChipArea:

@@ -121,8 +121,8 @@ def chip_hour_cost(chip: ChipSpec, basis: str = "build", power_w_per_chip: float
     elif basis == "asp":
         unit = unit or unit_cost(chip)
         if unit.public_price_usd is None:
-            raise JalapenoError(f"--cost-basis asp: no public price for '{chip.id}' in economics/data/device_prices.yaml "
-                                f"(use build, cloud or a $/chip-hour number)")
+            raise JalapenoError(f"--cost-basis asp: no public price for '{chip.id}' in "
+                                f"economics/data/device_prices.yaml (use build, cloud or a $/chip-hour number)")
         accel, nre = unit.public_price_usd, 0.0
     else:
         raise JalapenoError(f"chip_hour_cost basis must be build or asp, got '{basis}'")

@@ -102,7 +102,8 @@ class UnitCost:
     @property
     def unit_usd(self) -> float:
         """Everything in the package (scrapped at the assembly yield) plus test and board."""
-        return (self.dies_usd + self.memory_usd + self.package_usd) / self.assembly_yield + self.test_usd + self.board_usd
+        package = (self.dies_usd + self.memory_usd + self.package_usd) / self.assembly_yield
+        return package + self.test_usd + self.board_usd
 
     def to_dict(self) -> dict:
         d = asdict(self)

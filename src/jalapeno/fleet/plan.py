@@ -1,0 +1,180 @@
+"""A fleet plan for one candidate system: units per site, chips, racks, MW, capex, $/year, $/Mtoken.
+
+For each candidate (a catalog system, or one node of a chip) the engine's planner finds the layout
+and batch with the highest throughput per chip whose TTFT fits the SLO less the site's round trip
+and whose per-user rate meets the TPOT and tokens/s-per-user bounds. A unit's SLO-meeting capacity
+is that throughput over the mean output length; each site gets its share of the peak and enough
+units to serve it at `peak_utilization`. The serving simulator then runs one replica at its share of
+the site's peak (Poisson arrivals, the profile's length distributions) and checks p99 TTFT (plus the
+round trip) and p99 TPOT; a unit count that fails is raised until it passes (or given up on after a
+few tries, and reported). Money at the daily mean: chips x $/chip-hour (economics.money) over the
+tokens the traffic actually asks for, so idle spare capacity (edge sites) shows up as cost.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from jalapeno.economics.money import CostBasis, money_fields
+from jalapeno.economics.tco import chip_hour_cost
+from jalapeno.engine.planner import plan_deployment
+from jalapeno.engine.predict import Workload
+from jalapeno.errors import JalapenoError
+from jalapeno.fleet.traffic import Sites, Traffic, fleet_defaults
+from jalapeno.hardware.catalog import load_chip, make_system
+from jalapeno.hardware.spec import SystemSpec
+from jalapeno.hardware.systems import load_system, system_ids
+from jalapeno.models.spec import ModelSpec
+from jalapeno.network.parallel import ParallelPlan
+from jalapeno.serving.run import simulate
+from jalapeno.serving.scenario import parse_scenario
+
+
+@dataclass(frozen=True)
+class Slo:
+    ttft_s: float
+    tpot_p99_s: float
+    min_tokens_per_s_per_user: float
+
+    def __post_init__(self):
+        for f in ("ttft_s", "tpot_p99_s"):
+            if not getattr(self, f) > 0:
+                raise JalapenoError(f"--slo-{f.split('_')[0]}-ms must be above 0")
+        if self.min_tokens_per_s_per_user < 0:
+            raise JalapenoError("--min-tokens-per-s-per-user must be 0 or more")
+
+
+@dataclass
+class FleetPlan:
+    candidate: str
+    chip: str
+    sites: str
+    rtt_ms: float
+    layout: str
+    unit_chips: int
+    unit_capacity_requests_per_s: float
+    units_per_site: int
+    chips: int
+    racks: int
+    provisioned_mw: float
+    peak_rate_per_s: float
+    daily_utilization: float
+    ttft_s_p99: float
+    tpot_s_p99: float
+    slo_met: bool
+    capex_usd: float | None
+    usd_per_year: float
+    usd_per_million_output_tokens: float
+    usd_per_million_tokens_blended_3to1: float
+    output_tokens_per_s_per_mw: float
+    cost_basis: str
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_candidate(ref: str) -> tuple[str, SystemSpec]:
+    """A catalog system id, or a chip (id or YAML) as one node within its scale-up domain."""
+    if ref in system_ids():
+        return ref, load_system(ref).system_spec()
+    chip = load_chip(ref)
+    return ref, make_system(chip, min(chip.node.chips_per_node, chip.links.max_domain_chips))
+
+
+def plan_candidate(ref: str, model: ModelSpec, traffic: Traffic, slo: Slo, sites: Sites,
+                   basis: CostBasis, precision: str | None = None, seed: int = 0) -> FleetPlan:
+    name, system = resolve_candidate(ref)
+    chip = system.chip
+    d = fleet_defaults()
+    ttft_budget = slo.ttft_s - sites.rtt_s
+    if ttft_budget <= 0:
+        raise JalapenoError(f"--slo-ttft-ms {slo.ttft_s * 1e3:g} leaves nothing after the {sites.rtt_s * 1e3:g} ms "
+                            f"round trip of {sites.label}")
+    tpot = min(slo.tpot_p99_s, 1.0 / slo.min_tokens_per_s_per_user if slo.min_tokens_per_s_per_user else math.inf)
+    wl = Workload(max(1, round(traffic.mean_input_tokens)), max(1, round(traffic.mean_output_tokens)))
+    n = system.num_chips
+    site_peak = traffic.peak_rate_per_s / sites.count
+    ttft99 = tpot99 = unit_rps = math.nan
+    ok = False
+    units = 1
+    best = None
+    for _ in range(4):
+        try:
+            point = _best_point(name, model, system, wl, precision, ttft_budget, tpot)
+        except JalapenoError:
+            if best is None:
+                raise
+            break  # no faster point exists: keep the last one, reported as not meeting the SLO
+        best = point
+        unit_rps = best.output_tokens_per_s_per_chip * n / wl.output_tokens
+        units = max(1, math.ceil(site_peak / (unit_rps * d["peak_utilization"])))
+        plan, _ = ParallelPlan.parse(best.layout)
+        for _ in range(3):
+            rate = site_peak / (units * best.replicas)
+            ttft99, tpot99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile, rate,
+                                               d["simulation_s"], slo, seed)
+            if ttft99 + sites.rtt_s <= slo.ttft_s:
+                break
+            units = math.ceil(units * 1.25)  # queueing at the peak: more units, less load each
+        ok = ttft99 + sites.rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
+        if ok or tpot99 <= slo.tpot_p99_s:
+            break
+        # The p99 step (one carrying a prompt chunk) is too long: ask the planner for a faster point.
+        tpot *= 0.9 * slo.tpot_p99_s / tpot99
+    assert best is not None
+    chips = units * n * sites.count
+    util = traffic.mean_rate_per_s / (units * sites.count * unit_rps)
+    busy_w = best.output_tokens_per_s_per_chip / best.output_tokens_per_joule  # per chip, host share included
+    idle_w = chip.power.idle_w + system.host_power_w / n
+    avg_w = idle_w + min(util, 1.0) * max(busy_w - idle_w, 0.0)
+    out_s = traffic.mean_rate_per_s * traffic.mean_output_tokens
+    in_s = traffic.mean_rate_per_s * traffic.mean_input_tokens
+    m = money_fields(chip, chips, out_s, in_s, avg_w * chips, basis)
+    own = chip_hour_cost(chip, "build") if basis.kind in ("build", "auto") and m.cost_basis.startswith("build") else \
+        chip_hour_cost(chip, "asp") if basis.kind == "asp" else None
+    per_rack = chip_hour_cost(chip, "build").chips_per_rack if own is None else own.chips_per_rack
+    racks = sites.count * math.ceil(units * n / per_rack)
+    note = "" if ok else "SLO not met at the peak by any point tried"
+    return FleetPlan(name, chip.id, sites.label, sites.rtt_s * 1e3, best.layout, n, unit_rps, units, chips, racks,
+                     m.provisioned_mw, traffic.peak_rate_per_s, util, ttft99 + sites.rtt_s, tpot99, ok,
+                     own.capex_usd_per_chip * chips if own else None, m.usd_per_hour * 8760,
+                     m.usd_per_million_output_tokens, m.usd_per_million_tokens_blended_3to1,
+                     m.output_tokens_per_s_per_mw, m.cost_basis, note)
+
+
+def _best_point(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,
+                ttft_s: float, tpot_s: float):
+    res = plan_deployment(model, system, wl, precision, ttft_s, tpot_s, max_pp=2)
+    if not res.points:
+        raise JalapenoError(f"{name}: no layout of {model.id} meets TTFT <= {ttft_s * 1e3:.0f} ms and "
+                            f"TPOT <= {tpot_s * 1e3:.1f} ms")
+    return res.best["throughput"]
+
+
+def _simulate_replica(model: str, chip: str, plan: ParallelPlan, precision: str | None, profile: str,
+                      rate: float, duration_s: float, slo: Slo, seed: int) -> tuple[float, float]:
+    """p99 TTFT and p99 TPOT of one replica at `rate` requests/s (serving simulator)."""
+    sc = parse_scenario({"model": model, "chip": chip, "tp": plan.tp, "pp": plan.pp, "ep": plan.ep,
+                         "precision": precision,
+                         "workload": {"generator": "profile", "profile": profile, "rate_per_s": rate,
+                                      "duration_s": duration_s, "seed": seed},
+                         "serving": {"replicas": 1, "seed": seed,
+                                     "slo": {"ttft_s": slo.ttft_s, "tpot_s": slo.tpot_p99_s}}}, "fleet plan")
+    s = simulate(sc).summary()
+    if not s["finished"]:
+        return math.inf, math.inf
+    return float(s["ttft_s_p99"]), float(s["tpot_s_p99"])
+
+
+def plan_fleet(candidates: list[str], model: ModelSpec, traffic: Traffic, slo: Slo, sites: Sites,
+               basis: CostBasis, precision: str | None = None) -> list[FleetPlan | tuple[str, str]]:
+    """A plan per candidate, or (candidate, reason) where none meets the SLOs."""
+    out: list[FleetPlan | tuple[str, str]] = []
+    for ref in candidates:
+        try:
+            out.append(plan_candidate(ref, model, traffic, slo, sites, basis, precision))
+        except JalapenoError as exc:
+            out.append((ref, str(exc)))
+    return out

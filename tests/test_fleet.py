@@ -1,0 +1,64 @@
+"""Fleet plans: regional vs edge sites, and the CLI commands that report money."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from jalapeno.cli.main import app
+from jalapeno.economics.money import parse_cost_basis
+from jalapeno.errors import JalapenoError
+from jalapeno.fleet.plan import Slo, plan_candidate
+from jalapeno.fleet.traffic import make_traffic, parse_sites
+from jalapeno.models.config import load_model
+
+runner = CliRunner()
+
+
+def test_edge_sites_cost_more_and_run_emptier_than_one_region():
+    m = load_model("llama-3.1-8b")
+    tr = make_traffic("azure-conv", peak_rate_per_s=40.0)
+    slo = Slo(2.0, 0.2, 10.0)
+    basis = parse_cost_basis("build")
+    regional = plan_candidate("h100-sxm", m, tr, slo, parse_sites("regional"), basis)
+    edge = plan_candidate("h100-sxm", m, tr, slo, parse_sites("edge:4"), basis)
+    assert edge.rtt_ms < regional.rtt_ms
+    assert edge.chips >= regional.chips and edge.chips % 4 == 0  # whole units at every site
+    assert edge.daily_utilization <= regional.daily_utilization
+    assert edge.usd_per_million_output_tokens >= regional.usd_per_million_output_tokens
+    assert edge.provisioned_mw >= regional.provisioned_mw
+    assert regional.slo_met and regional.ttft_s_p99 >= regional.rtt_ms / 1e3
+
+
+def test_bad_fleet_inputs():
+    with pytest.raises(JalapenoError, match="--sites"):
+        parse_sites("everywhere")
+    with pytest.raises(JalapenoError, match="--daily-requests"):
+        make_traffic("azure-code", daily_requests=-5)
+
+
+def test_predict_reports_money_by_default():
+    r = runner.invoke(app, ["predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    for k in ("usd_per_million_output_tokens", "usd_per_million_tokens_blended_3to1", "output_tokens_per_s_per_mw",
+              "cost_basis"):
+        assert k in d
+    expect = d["usd_per_chip_hour"] * d["chips"] / (d["output_tokens_per_s"] * 3600) * 1e6
+    assert d["usd_per_million_output_tokens"] == pytest.approx(expect)
+
+
+def test_cost_command_and_bad_inputs():
+    r = runner.invoke(app, ["cost", "--chip", "jalapeno-ref", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["unit_cost"]["unit_usd"] > 0 and d["chip_hour_build"]["usd_per_chip_hour"] > 0
+    assert d["area"]["dies"][0]["blocks_mm2"]["matrix_mm2"] > 0
+    for args, word in ((["--pue", "0.8"], "--pue"), (["--yield-model", "x"], "--yield-model"),
+                       (["--usd-per-kwh", "-1"], "--electricity-usd-per-kwh")):
+        r = runner.invoke(app, ["cost", "--chip", "h100-sxm", *args])
+        assert r.exit_code == 2 and word in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, ["predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--cost-basis", "-1"])
+    assert r.exit_code == 2 and "--cost-basis" in r.output
