@@ -61,7 +61,8 @@ def test_tco_with_round_numbers():
     assert c.energy_usd_per_chip_hour == pytest.approx(1.0 * 1.5 * 0.10)  # 1 kW x PUE 1.5 x $0.10
     assert c.capex_usd_per_chip_hour == pytest.approx(c.capex_usd_per_chip / 8760)
     assert c.usd_per_chip_hour == pytest.approx(c.capex_usd_per_chip / 8760 + 0.15)
-    assert c.provisioned_w_per_chip == pytest.approx(1.5 * (700 + 2000 / 8))
+    psu = load_chip("h100-sxm").node.psu_efficiency
+    assert c.provisioned_w_per_chip == pytest.approx(1.5 * (700 + 2000 / 8) / psu)  # TDP + host share at the wall
 
 
 def test_bad_tco_inputs():
@@ -94,7 +95,7 @@ def test_tokens_per_mw_per_provisioned_power():
     chip = load_chip("h100-sxm")
     m = money_fields(chip, 8, 10000.0, 0.0, 7000.0, "build")
     t = tco_inputs()
-    prov_w = (700 + 2000 / 8 + t.network_w_per_chip) * t.pue
+    prov_w = ((700 + 2000 / 8) / chip.node.psu_efficiency + t.network_w_per_chip) * t.pue
     assert m.provisioned_mw == pytest.approx(8 * prov_w / 1e6)
     assert m.output_tokens_per_s_per_mw == pytest.approx(10000 / m.provisioned_mw)
 
@@ -129,3 +130,31 @@ def test_unit_cost_parts_add_up_and_sit_below_public_price():
     assert 2000 < u.unit_usd < u.public_price_usd
     mi = unit_cost(load_chip("mi300x"))
     assert [x.count for x in mi.dies] == [8, 4] and mi.dies[1].node == "N6"
+
+
+def test_a_comparison_uses_one_cost_basis():
+    from jalapeno.economics.money import common_basis
+    auto = parse_cost_basis(None)
+    assert common_basis(auto, ["h100-sxm", "b200"]).kind == "cloud"
+    assert common_basis(auto, ["h100-sxm", "jalapeno-ref"]).kind == "build"  # no rent for a design
+    assert common_basis(parse_cost_basis("asp"), ["h100-sxm", "jalapeno-ref"]).kind == "asp"
+
+
+def test_every_catalog_chip_is_priced():
+    from jalapeno.hardware.catalog import chip_ids
+    for cid in chip_ids():
+        chip = load_chip(cid)
+        c = chip_hour_cost(chip, "build")
+        assert c.usd_per_chip_hour > 0 and c.capex_usd_per_chip > c.accelerator_usd, cid
+
+
+def test_a_design_is_priced_from_its_primitives_not_the_catalog_area():
+    from jalapeno.economics.chip_area import chip_area
+    from jalapeno.hardware.design import derive_chip
+    ref = chip_area(load_chip("jalapeno-ref"))
+    bigger = chip_area(derive_chip("jalapeno-ref", {"matrix.units": 16}))
+    assert ref.published_mm2 == 840 and bigger.published_mm2 is None
+    assert bigger.compute_die.blocks_mm2["matrix_mm2"] == pytest.approx(2 * ref.compute_die.blocks_mm2["matrix_mm2"],
+                                                                     rel=1e-3)
+    assert ref.fits_reticle and not bigger.fits_reticle
+    assert unit_cost(derive_chip("jalapeno-ref", {"matrix.units": 16})).dies[0].area_basis == "estimated"

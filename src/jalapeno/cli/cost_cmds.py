@@ -49,8 +49,7 @@ def cost_cmd(
     unit = unit_cost(c, area, yield_model)
     kw = {}
     if sysspec:
-        kw = {"chips_per_node": sysspec.chips_per_node, "host_power_w": sysspec.host_power_w,
-              "switched_scale_up": sysspec.topology.levels[0].kind == "switch"}
+        kw = {"hosts": sysspec.system_spec().hosts, "switched_scale_up": sysspec.topology.levels[0].kind == "switch"}
     build = chip_hour_cost(c, "build", None, inputs, unit, **kw)
     asp = chip_hour_cost(c, "asp", None, inputs, unit, **kw) if unit.public_price_usd else None
     clouds = cloud_prices(c.id)

@@ -47,9 +47,9 @@ def fleet_cmd(
           f"peak {traffic.peak_rate_per_s:,.0f}/s), "
           f"{site.label}, RTT {site.rtt_s * 1e3:g} ms, p99 TTFT <= {slo_ttft_ms:g} ms, p99 TPOT <= {slo_tpot_ms:g} ms",
           ["candidate", "layout", "units/site", "chips", "racks", "MW", "daily util", "TTFT p99 s", "TPOT p99 s",
-           "SLO", "capex $M", "$M/year", "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW"],
+           "SLO", "chunk", "capex $M", "$M/year", "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW"],
           [[p.candidate, p.layout, p.units_per_site, p.chips, p.racks, p.provisioned_mw, p.daily_utilization,
-            p.ttft_s_p99, p.tpot_s_p99, "met" if p.slo_met else "MISSED",
+            p.ttft_s_p99, p.tpot_s_p99, "met" if p.slo_met else "MISSED", p.prefill_chunk_tokens or "default",
             p.capex_usd / 1e6 if p.capex_usd else "-", p.usd_per_year / 1e6, p.usd_per_million_output_tokens,
             p.usd_per_million_tokens_blended_3to1, p.output_tokens_per_s_per_mw] for p in ok])
     for p in ok:

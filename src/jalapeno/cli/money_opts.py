@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from jalapeno.economics.money import CostBasis, money_fields, parse_cost_basis
-from jalapeno.hardware.spec import ChipSpec
+from jalapeno.hardware.spec import ChipSpec, Node
 
 CostBasisOpt = Annotated[str, typer.Option(
     "--cost-basis", help="How chips are priced for $/Mtoken: auto (cloud price where public, else build), "
@@ -26,7 +26,8 @@ def basis(text: str | None) -> CostBasis:
 
 
 def add_money(d: dict, chip: ChipSpec, chips: int, cost_basis: CostBasis, output_tokens_per_s: float,
-              input_tokens_per_s: float, power_w: float) -> dict:
+              input_tokens_per_s: float, power_w: float, hosts: Node | None = None) -> dict:
     """`d` with the money fields merged in (in place, and returned)."""
-    d.update(money_fields(chip, chips, output_tokens_per_s, input_tokens_per_s, power_w, cost_basis).to_dict())
+    d.update(money_fields(chip, chips, output_tokens_per_s, input_tokens_per_s, power_w, cost_basis,
+                          hosts=hosts).to_dict())
     return d

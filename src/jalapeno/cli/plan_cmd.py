@@ -53,7 +53,8 @@ def plan_cmd(
     sysspec = resolve_system(system, chip, chips)
     if objective == "cost" and chip_hour_usd is None:
         # Price the chip-hour from the cost basis (energy is inside it), as the money fields do.
-        chip_hour_usd = add_money({}, sysspec.chip, 1, cb, 1.0, 0.0, sysspec.chip.power.tdp_w)["usd_per_chip_hour"]
+        chip_hour_usd = add_money({}, sysspec.chip, 1, cb, 1.0, 0.0, sysspec.chip.power.tdp_w,
+                                  sysspec.hosts)["usd_per_chip_hour"]
     res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
                           slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
                           chip_hour_usd, usd_per_kwh)
@@ -67,7 +68,7 @@ def plan_cmd(
     def point(p) -> dict:
         out_s = p.output_tokens_per_s_per_chip * n
         return add_money(p.to_dict(), sysspec.chip, n, cb, out_s, out_s * input_tokens / output_tokens,
-                         out_s / p.output_tokens_per_joule)
+                         out_s / p.output_tokens_per_joule, sysspec.hosts)
 
     money = {id(p): point(p) for p in [*res.frontier, *res.best.values()]}
     if json_out:

@@ -7,6 +7,7 @@ import typer
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table
 from jalapeno.cli.plan_cmd import resolve_system
+from jalapeno.economics.money import common_basis
 from jalapeno.engine.compare import best_on_system
 from jalapeno.engine.predict import Workload, predict
 from jalapeno.errors import JalapenoError
@@ -60,7 +61,7 @@ def predict_cmd(
     cb = basis(cost_basis)
     p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
     d = add_money(p.to_dict(), c, n, cb, p.output_tokens_per_s,
-                  p.output_tokens_per_s * input_tokens / output_tokens, p.power_w)
+                  p.output_tokens_per_s * input_tokens / output_tokens, p.power_w, sysspec.hosts)
     if json_out:
         emit_json(d)
         return
@@ -89,7 +90,7 @@ def compare_cmd(
     wl = Workload(input_tokens, output_tokens)
     systems = [resolve_system(s, None, chips) for s in system or []]
     systems += [resolve_system(None, ref, chips) for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS)]
-    cb = basis(cost_basis)
+    cb = common_basis(basis(cost_basis), [s.chip.id for s in systems])
     out = []
     for sysspec in systems:
         r = best_on_system(m, sysspec, wl, precision, min_user_rate or None)
@@ -97,7 +98,7 @@ def compare_cmd(
         row = {"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})}
         if p:
             add_money(row, sysspec.chip, p.chips, cb, p.output_tokens_per_s,
-                      p.output_tokens_per_s * input_tokens / output_tokens, p.power_w)
+                      p.output_tokens_per_s * input_tokens / output_tokens, p.power_w, sysspec.hosts)
         out.append(row)
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jalapeno.economics.area import AreaEstimate, DiePrimitives, estimate_die
+from jalapeno.economics.area import AreaEstimate, DiePrimitives, estimate_die, reticle_mm2
 from jalapeno.economics.data import load, node_entry
 from jalapeno.hardware.spec import ChipSpec, MemoryLevel
 
-_TECH_WORDS = ("hbm4", "hbm3e", "hbm3", "hbm2e", "hbm2", "gddr7", "gddr6", "lpddr5x", "lpddr5", "ddr5")
+_TECH_WORDS = ("hbm4", "hbm3e", "hbm3", "hbm2e", "hbm2", "gddr7", "gddr6", "lpddr5x", "lpddr5", "mrdimm", "ddr5")
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,18 @@ class ChipArea:
     def compute_die(self) -> AreaEstimate:
         return self.dies[0][0]
 
+    @property
+    def largest_die_mm2(self) -> float:
+        return max(e.total_mm2 for e, _ in self.dies)
+
+    @property
+    def fits_reticle(self) -> bool:
+        """Every die within the lithography reticle (a larger one must be split into chiplets)."""
+        return self.largest_die_mm2 <= reticle_mm2()
+
     def to_dict(self) -> dict:
         return {"chip": self.chip, "total_mm2": self.total_mm2, "published_mm2": self.published_mm2,
+                "fits_reticle": self.fits_reticle, "reticle_mm2": reticle_mm2(),
                 "dies": [{"count": n, **e.to_dict()} for e, n in self.dies], "notes": list(self.notes),
                 "memory_phys": dict(self.memory_phys)}
 
@@ -91,12 +101,24 @@ def link_lanes(chip: ChipSpec) -> tuple[float, float, str | None]:
     return float(n), rate, note
 
 
+def is_catalog_chip(chip: ChipSpec) -> bool:
+    """True when `chip` is exactly the catalog entry of its id (not a what-if derived from it):
+    only then do the catalog's published die area and physical-die facts describe it."""
+    from jalapeno.errors import JalapenoError
+    from jalapeno.hardware.catalog import load_chip
+    try:
+        return load_chip(chip.id) == chip
+    except (JalapenoError, OSError, ValueError):
+        return False
+
+
 def chip_area(chip: ChipSpec) -> ChipArea:
     """Estimated dies of a chip. Units fused off for yield (H100's 132 of 144 SMs) are added back
     from economics/data/dies.yaml, so the estimate is of the physical die."""
     facts, _ = load("dies")
-    phys = facts["catalog"].get(chip.id, {})
-    notes: list[str] = []
+    catalog = is_catalog_chip(chip)
+    phys = facts["catalog"].get(chip.id, {}) if catalog else {}
+    notes: list[str] = [] if catalog else ["a design (not a catalog chip): area from its primitives only"]
     clock_hz = chip.clock_ghz * 1e9
     u = phys.get("units_physical", chip.matrix.units) / chip.matrix.units
     if u != 1:
@@ -128,7 +150,7 @@ def chip_area(chip: ChipSpec) -> ChipArea:
     if note:
         notes.append(note)
     n_compute = chip.silicon.compute_dies
-    n_io = int(phys.get("io_dies", getattr(chip.silicon, "io_dies", None) or 0))
+    n_io = int(getattr(chip.silicon, "io_dies", 0) or phys.get("io_dies", 0))
     node = chip.silicon.process_node_nm
     ex = chip.execution
     units = chip.matrix.units * u if ex in ("gpu", "cpu") else 0.0
@@ -160,7 +182,16 @@ def chip_area(chip: ChipSpec) -> ChipArea:
         dies = ((estimate_die(die), n_compute),)
         if n_compute > 1:
             notes.append(f"{n_compute} identical compute dies joined at {d2d:,.0f} GB/s")
-    return ChipArea(chip.id, dies, chip.silicon.die_area_mm2, tuple(notes), tuple(phys_mem.items()))
+    biggest = max(e.total_mm2 for e, _ in dies)
+    if biggest > reticle_mm2():
+        notes.append(f"a {biggest:,.0f} mm^2 die exceeds the {reticle_mm2():g} mm^2 reticle: split it into more "
+                     f"compute dies (silicon.compute_dies) or I/O dies")
+    budget = chip.silicon.area_budget_mm2
+    if budget and sum(e.total_mm2 * n for e, n in dies) > budget:
+        notes.append(f"estimated silicon {sum(e.total_mm2 * n for e, n in dies):,.0f} mm^2 exceeds the area budget "
+                     f"of {budget:g} mm^2")
+    published = chip.silicon.die_area_mm2 if catalog else None
+    return ChipArea(chip.id, dies, published, tuple(notes), tuple(phys_mem.items()))
 
 
 def _largest_cache_bw(chip: ChipSpec) -> float:

@@ -9,7 +9,10 @@ and a cost basis, and returns the fields the CLI merges into its output. Cost ba
   energy at the result's power x PUE x electricity price.
 - `asp`: as build, with the device's public price instead of its build cost.
 - a number: that many dollars per chip-hour, all in.
-- `auto` (the default): cloud where the chip has a public price, else build.
+- `auto` (the default): cloud where the chip has a public price, else build; a comparison of
+  several chips (compare, fleet) uses one basis for all (`common_basis`).
+Tokens/s per MW are per provisioned facility power: chips x ((TDP + host share) / PSU efficiency +
+network share) x PUE, what a data-center planner reserves for them.
 `usd_per_million_output_tokens` charges the whole cost to output tokens (prompt work included);
 `usd_per_million_total_tokens` spreads it over input + output tokens (as InferenceX quotes);
 `usd_per_million_tokens_blended_3to1` prices input tokens at a public input:output price ratio and
@@ -22,9 +25,9 @@ from dataclasses import asdict, dataclass
 
 from jalapeno.economics.cloud import cloud_price, has_cloud_price
 from jalapeno.economics.data import load
-from jalapeno.economics.tco import TcoInputs, chip_hour_cost
+from jalapeno.economics.tco import TcoInputs, chip_hour_cost, provisioned_it_w, tco_inputs
 from jalapeno.errors import JalapenoError
-from jalapeno.hardware.spec import ChipSpec
+from jalapeno.hardware.spec import ChipSpec, Node
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,14 @@ class CostBasis:
     kind: str  # auto | build | asp | cloud | price
     term: str | None = None
     usd_per_chip_hour: float | None = None
+
+
+def common_basis(basis: CostBasis, chip_ids: list[str]) -> CostBasis:
+    """For a comparison: `auto` becomes cloud only when every chip has a public cloud price, else
+    build for all of them, so one table never mixes rented and owned chips."""
+    if basis.kind != "auto":
+        return basis
+    return CostBasis("cloud") if all(has_cloud_price(c) for c in chip_ids) else CostBasis("build")
 
 
 def parse_cost_basis(text: str | None) -> CostBasis:
@@ -69,7 +80,7 @@ class MoneyFields:
 
 def money_fields(chip: ChipSpec, chips: int, output_tokens_per_s: float, input_tokens_per_s: float,
                  power_w: float, basis: CostBasis | str | None = None, inputs: TcoInputs | None = None,
-                 chips_per_node: int | None = None, host_power_w: float | None = None) -> MoneyFields:
+                 hosts: Node | None = None) -> MoneyFields:
     """$/Mtoken and tokens/s per provisioned MW of `chips` chips producing `output_tokens_per_s`
     (and prefilling `input_tokens_per_s`) at a wall power of `power_w` (host share included)."""
     b = basis if isinstance(basis, CostBasis) else parse_cost_basis(basis)
@@ -78,10 +89,9 @@ def money_fields(chip: ChipSpec, chips: int, output_tokens_per_s: float, input_t
     kind = b.kind
     if kind == "auto":
         kind = "cloud" if has_cloud_price(chip.id) else "build"
-    own = chip_hour_cost(chip, "build" if kind in ("cloud", "price") else kind, power_w / chips, inputs,
-                         chips_per_node=chips_per_node, host_power_w=host_power_w) \
-        if kind in ("build", "asp") else None
-    prov = _provisioned_w(chip, inputs, chips_per_node, host_power_w)
+    t = inputs or tco_inputs()
+    own = chip_hour_cost(chip, kind, power_w / chips, t, hosts=hosts) if kind in ("build", "asp") else None
+    prov = provisioned_it_w(chip, t, hosts) * t.pue
     if kind == "cloud":
         p = cloud_price(chip.id, b.term)
         per_chip, name = p.usd_per_chip_hour, f"cloud {p.term} ${p.usd_per_chip_hour:g}/chip-hour ({p.date})"
@@ -110,18 +120,8 @@ def money_fields(chip: ChipSpec, chips: int, output_tokens_per_s: float, input_t
     return MoneyFields(name, src, per_chip, usd_h, per_out, per_total, blended, output_tokens_per_s / mw, mw)
 
 
-def _provisioned_w(chip: ChipSpec, inputs: TcoInputs | None, chips_per_node: int | None,
-                   host_power_w: float | None) -> float:
-    """Facility power reserved per chip: (TDP + host share + network) x PUE."""
-    from jalapeno.economics.tco import tco_inputs
-    t = inputs or tco_inputs()
-    per_node = chips_per_node or chip.node.chips_per_node
-    host = (host_power_w if host_power_w is not None else chip.node.host_power_w) / per_node
-    return (chip.power.tdp_w + host + t.network_w_per_chip) * t.pue
-
-
 def result_money(result: dict, chip: ChipSpec, chips: int, basis: CostBasis | str | None = None,
-                 inputs: TcoInputs | None = None) -> dict:
+                 inputs: TcoInputs | None = None, hosts: Node | None = None) -> dict:
     """Money fields for a result dict with `output_tokens_per_s`, `power_w` (or `average_power_w`)
     and the workload's `input_tokens`/`output_tokens` per request (or an `input_tokens_per_s`)."""
     out = float(result.get("output_tokens_per_s") or 0.0)
@@ -132,4 +132,4 @@ def result_money(result: dict, chip: ChipSpec, chips: int, basis: CostBasis | st
     else:
         inp = 0.0
     power = float(result.get("power_w") or result.get("average_power_w") or 0.0)
-    return money_fields(chip, chips, out, inp, power, basis, inputs).to_dict()
+    return money_fields(chip, chips, out, inp, power, basis, inputs, hosts).to_dict()

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from jalapeno.economics.data import load, node_entry
 from jalapeno.economics.unit_cost import UnitCost, unit_cost
 from jalapeno.errors import JalapenoError
-from jalapeno.hardware.spec import ChipSpec
+from jalapeno.hardware.spec import ChipSpec, Node
 
 HOURS_PER_YEAR = 8760.0
 
@@ -103,16 +103,16 @@ class ChipHourCost:
 
 def chip_hour_cost(chip: ChipSpec, basis: str = "build", power_w_per_chip: float | None = None,
                    inputs: TcoInputs | None = None, unit: UnitCost | None = None,
-                   switched_scale_up: bool | None = None, chips_per_node: int | None = None,
-                   host_power_w: float | None = None) -> ChipHourCost:
+                   switched_scale_up: bool | None = None, hosts: Node | None = None) -> ChipHourCost:
     """TCO per chip-hour. `basis`: "build" (build cost + NRE share) or "asp" (public price).
     `power_w_per_chip`: the average wall power per chip (host share included) that energy is
-    billed at; default the provisioned IT power (full load)."""
+    billed at; default the provisioned IT power (full load). `hosts`: the server the chips sit
+    in (a system's own; default the chip's)."""
     t = inputs or tco_inputs()
     parts = load("parts")[0]["system"]
     tco_raw = load("tco")[0]
-    per_node = chips_per_node or chip.node.chips_per_node
-    host_w = (host_power_w if host_power_w is not None else chip.node.host_power_w) / per_node
+    h = hosts or chip.node
+    per_node = h.chips_per_node
     if basis == "build":
         unit = unit or unit_cost(chip)
         accel = unit.unit_usd
@@ -129,7 +129,7 @@ def chip_hour_cost(chip: ChipSpec, basis: str = "build", power_w_per_chip: float
     switched = chip.links.topology == "switch" if switched_scale_up is None else switched_scale_up
     network = parts["nic_usd_per_chip"] + parts["scale_out_switch_usd_per_chip"] + (
         parts["scale_up_switch_usd_per_chip"] if switched else 0.0)
-    it_w = chip.power.tdp_w + host_w + t.network_w_per_chip
+    it_w = provisioned_it_w(chip, t, h)
     rack = parts["rack_usd_per_kw"] * it_w / 1000
     host = parts["host_usd_per_node"] / per_node
     capex = accel + nre + host + network + rack
@@ -143,6 +143,12 @@ def chip_hour_cost(chip: ChipSpec, basis: str = "build", power_w_per_chip: float
     per_rack = max(1, int(t.rack_it_kw * 1000 // it_w))
     return ChipHourCost(chip.id, basis, accel, nre, host, network, rack, capex, capex_h, facility_h, maint_h,
                         energy_h, power, it_w, it_w * t.pue, per_rack, t)
+
+
+def provisioned_it_w(chip: ChipSpec, inputs: TcoInputs, hosts: Node | None = None) -> float:
+    """IT power reserved per chip at the wall: (TDP + host share) / PSU efficiency + network share."""
+    h = hosts or chip.node
+    return (chip.power.tdp_w + h.host_power_w / h.chips_per_node) / h.psu_efficiency + inputs.network_w_per_chip
 
 
 def with_power(c: ChipHourCost, power_w_per_chip: float) -> ChipHourCost:

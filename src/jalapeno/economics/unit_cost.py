@@ -15,7 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from jalapeno.economics.area import AreaEstimate
-from jalapeno.economics.chip_area import ChipArea, chip_area, memory_technology
+from jalapeno.economics.chip_area import ChipArea, chip_area, is_catalog_chip, memory_technology
 from jalapeno.economics.data import check_positive, load, node_entry
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import ChipSpec
@@ -142,11 +142,11 @@ def unit_cost(chip: ChipSpec, area: ChipArea | None = None, yield_model: str | N
     yparams = {**parts["yield"], "model": yield_model or parts["yield"]["model"]}
     if yparams["model"] not in YIELD_MODELS:
         raise JalapenoError(f"--yield-model must be one of {', '.join(YIELD_MODELS)}, got '{yparams['model']}'")
-    phys = load("dies")[0]["catalog"].get(chip.id, {})
+    phys = load("dies")[0]["catalog"].get(chip.id, {}) if is_catalog_chip(chip) else {}
     spares_total = int(phys.get("units_physical", chip.matrix.units) - chip.matrix.units)
     dies = []
     for i, (est, n) in enumerate(area.dies):
-        published = chip.silicon.die_area_mm2 if (i == 0 and len(area.dies) == 1 and n == 1) else None
+        published = area.published_mm2 if (i == 0 and len(area.dies) == 1 and n == 1) else None
         spares = spares_total // n if i == 0 else 0
         dies.append(_die_cost(est, n, published, spares, yparams))
     main = chip.main_memory
