@@ -158,3 +158,17 @@ def test_a_design_is_priced_from_its_primitives_not_the_catalog_area():
                                                                      rel=1e-3)
     assert ref.fits_reticle and not bigger.fits_reticle
     assert unit_cost(derive_chip("jalapeno-ref", {"matrix.units": 16})).dies[0].area_basis == "estimated"
+
+
+def test_bad_economics_data_names_the_field():
+    from jalapeno.economics.data import check_data
+    assert check_data("nodes", load("nodes")[0]) == []
+    assert check_data("parts", load("parts")[0]) == []
+    assert check_data("tco", load("tco")[0]) == []
+    bad = check_data("nodes", {"nodes": {"N5": {"wafer_usd": -16000}}})
+    assert bad and bad[0][0] == "nodes.N5.wafer_usd"
+    assert check_data("tco", {"pue": 0.9})[0][0] == "pue"
+    assert check_data("tco", {"cost_of_capital": 10})[0][0] == "cost_of_capital"  # 10 meant 10%: a unit slip
+    assert check_data("parts", {"yield": {"model": "bose", "cluster_alpha": 3}})[0][0] == "yield.model"
+    with pytest.raises(JalapenoError, match="--cost-of-capital"):
+        tco_inputs(cost_of_capital=10)

@@ -24,17 +24,25 @@ def test_edge_sites_cost_more_and_run_emptier_than_one_region():
     basis = parse_cost_basis("build")
     regional = plan_candidate("h100-sxm", m, tr, slo, parse_sites("regional"), basis)
     edge = plan_candidate("h100-sxm", m, tr, slo, parse_sites("edge:4"), basis)
-    assert edge.rtt_ms < regional.rtt_ms
-    assert edge.chips >= regional.chips and edge.chips % 4 == 0  # whole units at every site
+    assert edge.site_plans[0].rtt_ms < regional.site_plans[0].rtt_ms
+    assert edge.site_plans[0].sites == 4 and edge.units == 4 * edge.site_plans[0].units  # whole units at every site
+    assert edge.chips >= regional.chips
     assert edge.daily_utilization <= regional.daily_utilization
     assert edge.usd_per_million_output_tokens >= regional.usd_per_million_output_tokens
     assert edge.provisioned_mw >= regional.provisioned_mw
-    assert regional.slo_met and regional.ttft_s_p99 >= regional.rtt_ms / 1e3
+    assert regional.slo_met and regional.ttft_s_p99 >= regional.site_plans[0].rtt_ms / 1e3
+    uneven = plan_candidate("h100-sxm", m, tr, slo, parse_sites("edge:2", "5,20", "0.75,0.25"), basis)
+    big, small = sorted(uneven.site_plans, key=lambda p: -p.share)
+    assert big.units >= small.units and (big.rtt_ms, small.rtt_ms) == (5.0, 20.0)
 
 
 def test_bad_fleet_inputs():
     with pytest.raises(JalapenoError, match="--sites"):
         parse_sites("everywhere")
+    with pytest.raises(JalapenoError, match="--site-shares"):
+        parse_sites("edge:2", None, "0.5,0.7")
+    with pytest.raises(JalapenoError, match="--rtt-ms"):
+        parse_sites("edge:3", "5,6")
     with pytest.raises(JalapenoError, match="--daily-requests"):
         make_traffic("azure-code", daily_requests=-5)
 

@@ -24,7 +24,10 @@ def fleet_cmd(
     slo_tpot_ms: float = typer.Option(40.0, "--slo-tpot-ms", help="p99 time per output token."),
     min_user_rate: float = typer.Option(50.0, "--min-tokens-per-s-per-user", help="Mean tokens/s per user."),
     sites: str = typer.Option("regional", "--sites", help="regional, or edge:N for N edge sites."),
-    rtt_ms: float = typer.Option(None, "--rtt-ms", help="Network round trip to users (default by site kind)."),
+    rtt_ms: str = typer.Option(None, "--rtt-ms", help="Round trip to users in ms: one for all sites, or one per "
+                                                      "site (comma-separated). Default by site kind."),
+    site_shares: str = typer.Option(None, "--site-shares", help="Each site's share of the traffic, comma-separated "
+                                                                "(default equal)."),
     precision: str = typer.Option(None, "--precision"),
     cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json"),
@@ -32,28 +35,36 @@ def fleet_cmd(
     """Plan a fleet: replicas, chips, racks, MW, capex, $/year and $/Mtoken per candidate system."""
     cb = basis(cost_basis)
     slo = Slo(slo_ttft_ms / 1e3, slo_tpot_ms / 1e3, min_user_rate)
-    site = parse_sites(sites, rtt_ms)
+    site = parse_sites(sites, rtt_ms, site_shares)
     traffic = make_traffic(profile, daily_requests if daily_requests or peak_rate else 50e6, peak_rate)
     m = load_model(model)
     plans = plan_fleet(candidate or DEFAULT_FLEET, m, traffic, slo, site, cb, precision)
     if json_out:
         emit_json({"model": m.id, "traffic": traffic.to_dict(), "slo": slo.__dict__, "sites": site.label,
-                   "rtt_ms": site.rtt_s * 1e3,
+                   "site_shares_and_rtt_ms": [[sh, r * 1e3] for sh, r in site.sites],
                    "plans": [p.to_dict() if isinstance(p, FleetPlan) else {"candidate": p[0], "error": p[1]}
                              for p in plans]})
         return
     ok = [p for p in plans if isinstance(p, FleetPlan)]
     table(f"{m.id}: {traffic.daily_requests:,.0f} requests/day ({traffic.profile}, "
           f"peak {traffic.peak_rate_per_s:,.0f}/s), "
-          f"{site.label}, RTT {site.rtt_s * 1e3:g} ms, p99 TTFT <= {slo_ttft_ms:g} ms, p99 TPOT <= {slo_tpot_ms:g} ms",
+          f"{site.label}, RTT {_rtts(site)} ms, p99 TTFT <= {slo_ttft_ms:g} ms, p99 TPOT <= {slo_tpot_ms:g} ms",
           ["candidate", "layout", "units/site", "chips", "racks", "MW", "daily util", "TTFT p99 s", "TPOT p99 s",
-           "SLO", "chunk", "capex $M", "$M/year", "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW"],
+           "SLO", "capex $M", "$M/year", "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW"],
           [[p.candidate, p.layout, p.units_per_site, p.chips, p.racks, p.provisioned_mw, p.daily_utilization,
-            p.ttft_s_p99, p.tpot_s_p99, "met" if p.slo_met else "MISSED", p.prefill_chunk_tokens or "default",
+            p.ttft_s_p99, p.tpot_s_p99, "met" if p.slo_met else "MISSED",
             p.capex_usd / 1e6 if p.capex_usd else "-", p.usd_per_year / 1e6, p.usd_per_million_output_tokens,
             p.usd_per_million_tokens_blended_3to1, p.output_tokens_per_s_per_mw] for p in ok])
     for p in ok:
-        console.print(f"{p.candidate}: cost basis {p.cost_basis}" + (f"; {p.note}" if p.note else ""), highlight=False)
+        chunks = {s.prefill_chunk_tokens for s in p.site_plans} - {None}
+        extra = f"; prefill chunks of {', '.join(map(str, sorted(chunks)))} tokens for p99 TPOT" if chunks else ""
+        console.print(f"{p.candidate}: cost basis {p.cost_basis}{extra}" + (f"; {p.note}" if p.note else ""),
+                      highlight=False)
     for p in plans:
         if not isinstance(p, FleetPlan):
             console.print(f"{p[0]}: no plan ({p[1]})", highlight=False)
+
+
+def _rtts(site) -> str:
+    vals = sorted({round(r * 1e3, 3) for _, r in site.sites})
+    return f"{vals[0]:g}" if len(vals) == 1 else f"{vals[0]:g}-{vals[-1]:g}"

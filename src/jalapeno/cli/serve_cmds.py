@@ -162,15 +162,21 @@ def capacity_cmd(
     slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms", help="Default: the scenario's, else 2000."),
     slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms", help="Default: the scenario's, else 200."),
     duration: float = typer.Option(120.0, "--duration", help="Seconds of traffic per probe."),
-    seed: SeedOpt = None, json_out: JsonOpt = False,
+    seed: SeedOpt = None, cost_basis: CostBasisOpt = "auto", json_out: JsonOpt = False,
 ):
     """Highest request rate meeting p99 TTFT and p99 TPOT SLOs (MLPerf Server-style)."""
-    flags = {k: v for k, v in locals().items() if k not in ("scenario", "json_out")}
+    cb = basis(cost_basis)
+    flags = {k: v for k, v in locals().items() if k not in ("scenario", "json_out", "cost_basis", "cb")}
     # The search sets the rate; a placeholder satisfies generators that need one.
     flags.update(rate=1.0 if generator in ("poisson", "gamma") else None, num_requests=None)
     sc = _scenario(scenario, **flags)
     res = find_capacity(sc, duration_s=duration, progress=None if json_out else (lambda m: err_console.print(m)))
     d = res.to_dict()
+    s = res.summary
+    if s.get("finished"):
+        out_s = d["output_tokens_per_s"]
+        add_money(d, load_chip(sc.chip), s["chips"], cb, out_s, out_s * s["input_tokens"] / max(s["output_tokens"], 1),
+                  s["average_power_w"])
     if json_out:
         emit_json(d)
         return

@@ -19,8 +19,58 @@ _DATA = resources.files("jalapeno.economics") / "data"
 
 @lru_cache(maxsize=16)
 def load(name: str) -> tuple[dict, dict]:
-    """(plain mapping, {dotted path: source}) of economics/data/<name>.yaml."""
-    return read_sourced_yaml(Path(str(_DATA / f"{name}.yaml")), name)
+    """(plain mapping, {dotted path: source}) of economics/data/<name>.yaml, checked."""
+    path = Path(str(_DATA / f"{name}.yaml"))
+    plain, sources = read_sourced_yaml(path, name)
+    problems = check_data(name, plain)
+    if problems:
+        raise SpecError(str(path), problems)
+    return plain, sources
+
+
+# Fields that must lie in a range (dotted path suffix -> (low, high, inclusive-low, what)).
+_RANGES = {
+    "pue": (1.0, 10.0, True, "a power usage effectiveness is at least 1"),
+    "cost_of_capital": (0.0, 1.0, True, "an annual rate as a fraction (0.10 = 10%), 0 <= r < 1"),
+    "maintenance_fraction_per_year": (0.0, 1.0, True, "a fraction of capex per year, 0 <= f < 1"),
+    "sram_repair_fraction": (0.0, 1.0, True, "a fraction, 0 <= f <= 1"),
+    "assembly_yield": (0.0, 1.0, False, "a yield, 0 < y <= 1"),
+    "blended_input_share": (0.0, 1.0, True, "a share, 0 <= s <= 1"),
+}
+
+
+def check_data(name: str, tree, path: str = "") -> list[tuple[str, str]]:
+    """Problems of an economics data tree: every figure is a price, area, rate or count, so none
+    may be negative (or NaN); fractions and PUE must lie in their ranges; the yield model must be
+    one the cost model knows."""
+    out: list[tuple[str, str]] = []
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            out += check_data(name, v, f"{path}.{k}" if path else str(k))
+        if name == "parts" and path == "yield" and tree.get("model") not in ("negative-binomial", "murphy",
+                                                                             "poisson"):
+            out.append(("yield.model", f"must be negative-binomial, murphy or poisson (got {tree.get('model')!r})"))
+        return out
+    if isinstance(tree, list):
+        for i, v in enumerate(tree):
+            out += check_data(name, v, f"{path}[{i}]")
+        return out
+    if isinstance(tree, bool) or not isinstance(tree, int | float):
+        return out
+    leaf = path.rsplit(".", 1)[-1]
+    if tree != tree or tree < 0:
+        out.append((path, f"must be a number of at least 0 (got {tree!r})"))
+    elif leaf in _RANGES:
+        lo, hi, inclusive, what = _RANGES[leaf]
+        below = tree < lo if inclusive else tree <= lo
+        above = tree > hi if leaf in ("sram_repair_fraction", "assembly_yield", "blended_input_share", "pue") \
+            else tree >= hi
+        if below or above:
+            out.append((path, f"{what} (got {tree!r})"))
+    elif leaf in ("cluster_alpha", "life_years", "facility_life_years", "wafer_usd", "sram_bitcell_um2",
+                  "logic_mtr_per_mm2", "rack_it_kw", "diameter_mm") and tree == 0:
+        out.append((path, "must be above 0"))
+    return out
 
 
 def source_of(sources: dict, path: str) -> str:

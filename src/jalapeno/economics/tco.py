@@ -45,6 +45,10 @@ class TcoInputs:
                 raise JalapenoError(f"--{f.replace('_', '-')}: must be 0 or more (got {v!r})")
         if not self.pue >= 1.0:
             raise JalapenoError(f"--pue: a power usage effectiveness is at least 1.0 (got {self.pue!r})")
+        for f in ("cost_of_capital", "maintenance_fraction_per_year"):
+            if getattr(self, f) >= 1.0:
+                raise JalapenoError(f"--{f.replace('_', '-')}: a fraction per year (0.10 = 10%), below 1 "
+                                    f"(got {getattr(self, f)!r})")
 
     def to_dict(self) -> dict:
         return asdict(self)

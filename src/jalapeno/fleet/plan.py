@@ -46,15 +46,33 @@ class Slo:
 
 
 @dataclass
+class SitePlan:
+    """One site: its share of the traffic, round trip, and the units that serve its peak."""
+
+    share: float
+    rtt_ms: float
+    sites: int  # identical sites this plan stands for
+    layout: str
+    units: int
+    unit_capacity_requests_per_s: float
+    ttft_s_p99: float  # network round trip included
+    tpot_s_p99: float
+    slo_met: bool
+    prefill_chunk_tokens: int | None
+    busy_w_per_chip: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
 class FleetPlan:
     candidate: str
     chip: str
     sites: str
-    rtt_ms: float
     layout: str
     unit_chips: int
-    unit_capacity_requests_per_s: float
-    units_per_site: int
+    units: int
     chips: int
     racks: int
     provisioned_mw: float
@@ -63,7 +81,6 @@ class FleetPlan:
     ttft_s_p99: float
     tpot_s_p99: float
     slo_met: bool
-    prefill_chunk_tokens: int | None
     capex_usd: float
     facility_capex_usd: float
     usd_per_year: float
@@ -71,10 +88,18 @@ class FleetPlan:
     usd_per_million_tokens_blended_3to1: float
     output_tokens_per_s_per_mw: float
     cost_basis: str
+    site_plans: list[SitePlan]
     note: str = ""
 
+    @property
+    def units_per_site(self) -> str:
+        counts = sorted({p.units for p in self.site_plans})
+        return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["units_per_site"] = self.units_per_site
+        return d
 
 
 def resolve_candidate(ref: str) -> tuple[str, SystemSpec]:
@@ -89,15 +114,50 @@ def plan_candidate(ref: str, model: ModelSpec, traffic: Traffic, slo: Slo, sites
                    basis: CostBasis, precision: str | None = None, seed: int = 0) -> FleetPlan:
     name, system = resolve_candidate(ref)
     chip = system.chip
-    d = fleet_defaults()
-    ttft_budget = slo.ttft_s - sites.rtt_s
-    if ttft_budget <= 0:
-        raise JalapenoError(f"--slo-ttft-ms {slo.ttft_s * 1e3:g} leaves nothing after the {sites.rtt_s * 1e3:g} ms "
-                            f"round trip of {sites.label}")
-    tpot = min(slo.tpot_p99_s, 1.0 / slo.min_tokens_per_s_per_user if slo.min_tokens_per_s_per_user else math.inf)
-    wl = Workload(max(1, round(traffic.mean_input_tokens)), max(1, round(traffic.mean_output_tokens)))
     n = system.num_chips
-    site_peak = traffic.peak_rate_per_s / sites.count
+    wl = Workload(max(1, round(traffic.mean_input_tokens)), max(1, round(traffic.mean_output_tokens)))
+    groups: dict[tuple[float, float], int] = {}
+    for site in sites.sites:
+        groups[site] = groups.get(site, 0) + 1
+    plans = [_plan_site(name, model, system, wl, traffic, slo, share, rtt, count, precision, seed)
+             for (share, rtt), count in groups.items()]
+    units = sum(p.units * p.sites for p in plans)
+    chips = units * n
+    capacity = sum(p.units * p.sites * p.unit_capacity_requests_per_s for p in plans)
+    util = traffic.mean_rate_per_s / capacity
+    busy_w = max(p.busy_w_per_chip for p in plans)  # per chip at full load, host share included
+    idle_w = chip.power.idle_w + system.host_power_w / n
+    avg_w = idle_w + min(util, 1.0) * max(busy_w - idle_w, 0.0)
+    out_s = traffic.mean_rate_per_s * traffic.mean_output_tokens
+    in_s = traffic.mean_rate_per_s * traffic.mean_input_tokens
+    m = money_fields(chip, chips, out_s, in_s, avg_w * chips, basis, hosts=system.hosts)
+    # Capex is what owning the fleet takes (the accelerator at build cost, or at its public price
+    # on the asp basis); on a cloud basis it is shown for comparison, the $/year is the rent.
+    own = chip_hour_cost(chip, "asp" if basis.kind == "asp" else "build", hosts=system.hosts)
+    racks = sum(p.sites * math.ceil(p.units * n / own.chips_per_rack) for p in plans)
+    ok = all(p.slo_met for p in plans)
+    main = max(plans, key=lambda p: p.share * p.sites)
+    return FleetPlan(name, chip.id, sites.label, main.layout, n, units, chips, racks, m.provisioned_mw,
+                     traffic.peak_rate_per_s, util, max(p.ttft_s_p99 for p in plans),
+                     max(p.tpot_s_p99 for p in plans), ok, own.capex_usd_per_chip * chips,
+                     own.inputs.facility_usd_per_w * own.it_w_per_chip * chips, m.usd_per_hour * 8760,
+                     m.usd_per_million_output_tokens, m.usd_per_million_tokens_blended_3to1,
+                     m.output_tokens_per_s_per_mw, m.cost_basis, plans,
+                     "" if ok else "SLO not met at the peak by any point tried")
+
+
+def _plan_site(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, traffic: Traffic, slo: Slo,
+               share: float, rtt_s: float, count: int, precision: str | None, seed: int) -> SitePlan:
+    """Units for one site's share of the peak, checked by the serving simulator."""
+    d = fleet_defaults()
+    chip = system.chip
+    n = system.num_chips
+    ttft_budget = slo.ttft_s - rtt_s
+    if ttft_budget <= 0:
+        raise JalapenoError(f"--slo-ttft-ms {slo.ttft_s * 1e3:g} leaves nothing after a {rtt_s * 1e3:g} ms "
+                            f"round trip (--rtt-ms)")
+    tpot = min(slo.tpot_p99_s, 1.0 / slo.min_tokens_per_s_per_user if slo.min_tokens_per_s_per_user else math.inf)
+    site_peak = traffic.peak_rate_per_s * share
     ttft99 = tpot99 = unit_rps = math.nan
     ok = False
     units = 1
@@ -118,10 +178,10 @@ def plan_candidate(ref: str, model: ModelSpec, traffic: Traffic, slo: Slo, sites
         for _ in range(3):
             ttft99, tpot99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
                                                site_peak / (units * best.replicas), d["simulation_s"], slo, seed)
-            if ttft99 + sites.rtt_s <= slo.ttft_s or tpot99 > slo.tpot_p99_s:
+            if ttft99 + rtt_s <= slo.ttft_s or tpot99 > slo.tpot_p99_s:
                 break
             units = math.ceil(units * 1.25)  # queueing at the peak: more units, less load each
-        ok = ttft99 + sites.rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
+        ok = ttft99 + rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
         if ok or tpot99 <= slo.tpot_p99_s:
             break
         # The p99 step (one carrying a prompt chunk) is too long: ask the planner for a faster point.
@@ -133,32 +193,12 @@ def plan_candidate(ref: str, model: ModelSpec, traffic: Traffic, slo: Slo, sites
         for size in d["prefill_chunk_tokens"]["values"]:
             t99, p99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
                                          site_peak / (units * best.replicas), d["simulation_s"], slo, seed, size)
-            if t99 + sites.rtt_s <= slo.ttft_s and p99 <= slo.tpot_p99_s:
+            if t99 + rtt_s <= slo.ttft_s and p99 <= slo.tpot_p99_s:
                 ok, chunk, ttft99, tpot99 = True, size, t99, p99
                 break
-    assert best is not None
-    chips = units * n * sites.count
-    util = traffic.mean_rate_per_s / (units * sites.count * unit_rps)
-    busy_w = best.output_tokens_per_s_per_chip / best.output_tokens_per_joule  # per chip, host share included
-    idle_w = chip.power.idle_w + system.host_power_w / n
-    avg_w = idle_w + min(util, 1.0) * max(busy_w - idle_w, 0.0)
-    out_s = traffic.mean_rate_per_s * traffic.mean_output_tokens
-    in_s = traffic.mean_rate_per_s * traffic.mean_input_tokens
-    m = money_fields(chip, chips, out_s, in_s, avg_w * chips, basis, hosts=system.hosts)
-    # Capex is what owning the fleet takes (the accelerator at build cost, or at its public price
-    # on the asp basis); on a cloud basis it is shown for comparison, the $/year is the rent.
-    own = chip_hour_cost(chip, "asp" if basis.kind == "asp" else "build", hosts=system.hosts)
-    per_rack = own.chips_per_rack
-    t = own.inputs
-    racks = sites.count * math.ceil(units * n / per_rack)
-    note = "" if ok else "SLO not met at the peak by any point tried"
-    layout = f"{best.layout},dp={best.replicas}"
-    return FleetPlan(name, chip.id, sites.label, sites.rtt_s * 1e3, layout, n, unit_rps, units, chips, racks,
-                     m.provisioned_mw, traffic.peak_rate_per_s, util, ttft99 + sites.rtt_s, tpot99, ok, chunk,
-                     own.capex_usd_per_chip * chips, t.facility_usd_per_w * own.it_w_per_chip * chips,
-                     m.usd_per_hour * 8760,
-                     m.usd_per_million_output_tokens, m.usd_per_million_tokens_blended_3to1,
-                     m.output_tokens_per_s_per_mw, m.cost_basis, note)
+    busy_w = best.output_tokens_per_s_per_chip / best.output_tokens_per_joule
+    return SitePlan(share, rtt_s * 1e3, count, f"{best.layout},dp={best.replicas}", units, unit_rps,
+                    ttft99 + rtt_s, tpot99, ok, chunk, busy_w)
 
 
 def _best_point(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,

@@ -59,29 +59,54 @@ def make_traffic(profile: str = "azure-code", daily_requests: float | None = Non
 
 @dataclass(frozen=True)
 class Sites:
+    """Where the fleet sits: each site's share of the traffic and its round trip to its users."""
+
     kind: str  # regional | edge
-    count: int
-    rtt_s: float
+    sites: tuple[tuple[float, float], ...]  # (share of traffic, round trip s) per site
+
+    @property
+    def count(self) -> int:
+        return len(self.sites)
 
     @property
     def label(self) -> str:
         return "regional" if self.kind == "regional" else f"{self.count} edge sites"
 
 
-def parse_sites(text: str, rtt_ms: float | None = None) -> Sites:
-    """`regional` or `edge:N` (N sites sharing the traffic evenly)."""
+def _floats(flag: str, text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        vals = [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise JalapenoError(f"{flag}: expected numbers separated by commas, got '{text}'") from None
+    if not vals or any(not (v >= 0) for v in vals):
+        raise JalapenoError(f"{flag}: every value must be 0 or more, got '{text}'")
+    return vals
+
+
+def parse_sites(text: str, rtt_ms: str | float | None = None, shares: str | None = None) -> Sites:
+    """`regional` (one site) or `edge:N` (N sites). `rtt_ms`: one round trip for every site or one
+    per site; `shares`: each site's share of the traffic (default equal), summing to 1."""
     d = fleet_defaults()["sites"]
     t = text.strip().lower()
-    if rtt_ms is not None and not rtt_ms >= 0:
-        raise JalapenoError(f"--rtt-ms must be 0 or more (got {rtt_ms})")
     if t == "regional":
-        return Sites("regional", 1, (d["regional_rtt_ms"] if rtt_ms is None else rtt_ms) / 1e3)
-    if t.startswith("edge"):
+        n, kind, default = 1, "regional", d["regional_rtt_ms"]
+    elif t.startswith("edge"):
         try:
             n = int(t.split(":", 1)[1]) if ":" in t else 8
         except ValueError:
             n = 0
         if n < 1:
             raise JalapenoError(f"--sites: expected edge:N with N >= 1 sites, got '{text}'")
-        return Sites("edge", n, (d["edge_rtt_ms"] if rtt_ms is None else rtt_ms) / 1e3)
-    raise JalapenoError(f"--sites: expected regional or edge:N, got '{text}'")
+        kind, default = "edge", d["edge_rtt_ms"]
+    else:
+        raise JalapenoError(f"--sites: expected regional or edge:N, got '{text}'")
+    rtts = _floats("--rtt-ms", None if rtt_ms is None else str(rtt_ms)) or [default]
+    if len(rtts) not in (1, n):
+        raise JalapenoError(f"--rtt-ms: give one round trip or one per site ({n}), got {len(rtts)}")
+    share = _floats("--site-shares", shares) or [1.0 / n] * n
+    if len(share) != n or abs(sum(share) - 1.0) > 0.01 or min(share) <= 0:
+        raise JalapenoError(f"--site-shares: give {n} shares above 0 that sum to 1, got '{shares}'")
+    rtts = rtts * n if len(rtts) == 1 else rtts
+    return Sites(kind, tuple((s, r / 1e3) for s, r in zip(share, rtts, strict=True)))
