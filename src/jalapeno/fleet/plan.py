@@ -182,20 +182,20 @@ def _plan_site(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, tr
                 break
             units = math.ceil(units * 1.25)  # queueing at the peak: more units, less load each
         ok = ttft99 + rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
+        if not ok and tpot99 > slo.tpot_p99_s:
+            # Shorter prefill chunks shorten the steps that carry a prompt (the p99 TPOT) at the
+            # price of later first tokens; the largest chunk meeting both SLOs is kept.
+            for size in d["prefill_chunk_tokens"]["values"]:
+                t99, p99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
+                                             site_peak / (units * best.replicas), d["simulation_s"], slo, seed, size)
+                if t99 + rtt_s <= slo.ttft_s and p99 <= slo.tpot_p99_s:
+                    ok, chunk, ttft99, tpot99 = True, size, t99, p99
+                    break
         if ok or tpot99 <= slo.tpot_p99_s:
             break
-        # The p99 step (one carrying a prompt chunk) is too long: ask the planner for a faster point.
+        # Even short chunks leave the p99 step too long: ask the planner for a faster point.
         tpot *= 0.9 * slo.tpot_p99_s / tpot99
     assert best is not None
-    if not ok and tpot99 > slo.tpot_p99_s:
-        # No faster point: shorter prefill chunks shorten the steps that carry a prompt (the p99
-        # TPOT) at the price of later first tokens; the largest chunk meeting both SLOs is kept.
-        for size in d["prefill_chunk_tokens"]["values"]:
-            t99, p99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
-                                         site_peak / (units * best.replicas), d["simulation_s"], slo, seed, size)
-            if t99 + rtt_s <= slo.ttft_s and p99 <= slo.tpot_p99_s:
-                ok, chunk, ttft99, tpot99 = True, size, t99, p99
-                break
     busy_w = best.output_tokens_per_s_per_chip / best.output_tokens_per_joule
     return SitePlan(share, rtt_s * 1e3, count, f"{best.layout},dp={best.replicas}", units, unit_rps,
                     ttft99 + rtt_s, tpot99, ok, chunk, busy_w)
