@@ -47,11 +47,10 @@ def cost_cmd(
                         electricity_usd_per_kwh=usd_per_kwh)
     area = chip_area(c)
     unit = unit_cost(c, area, yield_model)
-    kw = {}
-    if sysspec:
-        kw = {"hosts": sysspec.system_spec().hosts, "switched_scale_up": sysspec.topology.levels[0].kind == "switch"}
-    build = chip_hour_cost(c, "build", None, inputs, unit, **kw)
-    asp = chip_hour_cost(c, "asp", None, inputs, unit, **kw) if unit.public_price_usd else None
+    hosts = sysspec.system_spec().hosts if sysspec else None
+    switched = sysspec.topology.levels[0].kind == "switch" if sysspec else None
+    build = chip_hour_cost(c, "build", None, inputs, unit, switched, hosts)
+    asp = chip_hour_cost(c, "asp", None, inputs, unit, switched, hosts) if unit.public_price_usd else None
     clouds = cloud_prices(c.id)
     d = {"chip": c.id, "system": sysspec.id if sysspec else None, "area": area.to_dict(), "unit_cost": unit.to_dict(),
          "chip_hour_build": build.to_dict(), "chip_hour_asp": asp.to_dict() if asp else None,

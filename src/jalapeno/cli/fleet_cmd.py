@@ -56,13 +56,13 @@ def fleet_cmd(
             p.capex_usd / 1e6 if p.capex_usd else "-", p.usd_per_year / 1e6, p.usd_per_million_output_tokens,
             p.usd_per_million_tokens_blended_3to1, p.output_tokens_per_s_per_mw] for p in ok])
     for p in ok:
-        chunks = {s.prefill_chunk_tokens for s in p.site_plans} - {None}
+        chunks = {s.prefill_chunk_tokens for s in p.site_plans if s.prefill_chunk_tokens is not None}
         extra = f"; prefill chunks of {', '.join(map(str, sorted(chunks)))} tokens for p99 TPOT" if chunks else ""
         console.print(f"{p.candidate}: cost basis {p.cost_basis}{extra}" + (f"; {p.note}" if p.note else ""),
                       highlight=False)
-    for p in plans:
-        if not isinstance(p, FleetPlan):
-            console.print(f"{p[0]}: no plan ({p[1]})", highlight=False)
+    for r in plans:
+        if not isinstance(r, FleetPlan):
+            console.print(f"{r[0]}: no plan ({r[1]})", highlight=False)
 
 
 def _rtts(site) -> str:

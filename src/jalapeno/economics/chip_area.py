@@ -44,6 +44,9 @@ class ChipArea:
 
     @property
     def largest_die_mm2(self) -> float:
+        """The largest die: published where the chip file gives its (single) die's area."""
+        if self.published_mm2 and len(self.dies) == 1 and self.dies[0][1] == 1:
+            return self.published_mm2
         return max(e.total_mm2 for e, _ in self.dies)
 
     @property
@@ -170,7 +173,7 @@ def chip_area(chip: ChipSpec) -> ChipArea:
                            memory_phys={t: c / n_io for t, c in phys_mem.items()},
                            serdes=((lanes_n / n_io, rate),), die_to_die_gb_s=d2d_each * n_compute / n_io,
                            stacked_mm2=compute_est.total_mm2 * n_compute / n_io)
-        dies = ((compute_est, n_compute), (estimate_die(io), n_io))
+        dies: tuple[tuple[AreaEstimate, int], ...] = ((compute_est, n_compute), (estimate_die(io), n_io))
         notes.append(f"{n_compute} compute dies + {n_io} I/O dies ({node_entry(io_node)[0]})")
     else:
         cache = sum(caches)
@@ -182,7 +185,8 @@ def chip_area(chip: ChipSpec) -> ChipArea:
         dies = ((estimate_die(die), n_compute),)
         if n_compute > 1:
             notes.append(f"{n_compute} identical compute dies joined at {d2d:,.0f} GB/s")
-    biggest = max(e.total_mm2 for e, _ in dies)
+    published = chip.silicon.die_area_mm2 if catalog else None
+    biggest = published if published and len(dies) == 1 and dies[0][1] == 1 else max(e.total_mm2 for e, _ in dies)
     if biggest > reticle_mm2():
         notes.append(f"a {biggest:,.0f} mm^2 die exceeds the {reticle_mm2():g} mm^2 reticle: split it into more "
                      f"compute dies (silicon.compute_dies) or I/O dies")
@@ -190,7 +194,6 @@ def chip_area(chip: ChipSpec) -> ChipArea:
     if budget and sum(e.total_mm2 * n for e, n in dies) > budget:
         notes.append(f"estimated silicon {sum(e.total_mm2 * n for e, n in dies):,.0f} mm^2 exceeds the area budget "
                      f"of {budget:g} mm^2")
-    published = chip.silicon.die_area_mm2 if catalog else None
     return ChipArea(chip.id, dies, published, tuple(notes), tuple(phys_mem.items()))
 
 

@@ -96,8 +96,8 @@ def money_fields(chip: ChipSpec, chips: int, output_tokens_per_s: float, input_t
         p = cloud_price(chip.id, b.term)
         per_chip, name = p.usd_per_chip_hour, f"cloud {p.term} ${p.usd_per_chip_hour:g}/chip-hour ({p.date})"
         src = p.source
-    elif kind == "price":
-        per_chip, name = float(b.usd_per_chip_hour), f"given ${b.usd_per_chip_hour:g}/chip-hour"
+    elif kind == "price" and b.usd_per_chip_hour is not None:
+        per_chip, name = b.usd_per_chip_hour, f"given ${b.usd_per_chip_hour:g}/chip-hour"
         src = "--cost-basis"
     else:
         assert own is not None

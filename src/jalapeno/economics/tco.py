@@ -61,7 +61,8 @@ def tco_inputs(**overrides: float | None) -> TcoInputs:
     unknown = set(overrides) - set(names)
     if unknown:
         raise JalapenoError(f"unknown TCO inputs: {', '.join(sorted(unknown))}")
-    return TcoInputs(**{n: float(overrides[n]) if overrides.get(n) is not None else float(d[n]) for n in names})
+    vals = {n: overrides.get(n) for n in names}
+    return TcoInputs(**{n: float(v) if v is not None else float(d[n]) for n, v in vals.items()})
 
 
 def capital_recovery_factor(rate: float, years: float) -> float:
@@ -131,8 +132,8 @@ def chip_hour_cost(chip: ChipSpec, basis: str = "build", power_w_per_chip: float
     else:
         raise JalapenoError(f"chip_hour_cost basis must be build or asp, got '{basis}'")
     switched = chip.links.topology == "switch" if switched_scale_up is None else switched_scale_up
-    network = parts["nic_usd_per_chip"] + parts["scale_out_switch_usd_per_chip"] + (
-        parts["scale_up_switch_usd_per_chip"] if switched else 0.0)
+    network = float(parts["nic_usd_per_chip"] + parts["scale_out_switch_usd_per_chip"] + (
+        parts["scale_up_switch_usd_per_chip"] if switched else 0.0))
     it_w = provisioned_it_w(chip, t, h)
     rack = parts["rack_usd_per_kw"] * it_w / 1000
     host = parts["host_usd_per_node"] / per_node
