@@ -172,3 +172,13 @@ def test_bad_economics_data_names_the_field():
     assert check_data("parts", {"yield": {"model": "bose", "cluster_alpha": 3}})[0][0] == "yield.model"
     with pytest.raises(JalapenoError, match="--cost-of-capital"):
         tco_inputs(cost_of_capital=10)
+
+
+def test_a_die_described_by_peak_and_clock_matches_macs():
+    from jalapeno.economics.area_validation import die_from_dict
+    by_macs = die_from_dict("a", {"node": "N7", "execution": "systolic", "macs_per_cycle": {"bf16": 131072}})
+    by_peak = die_from_dict("b", {"node": "N7", "execution": "systolic", "peak_tflops": {"bf16": 275.25},
+                                  "clock_ghz": 1.05})
+    assert estimate_die(by_peak).total_mm2 == pytest.approx(estimate_die(by_macs).total_mm2, rel=1e-3)
+    with pytest.raises(JalapenoError, match="units"):
+        estimate_die(DiePrimitives("g", "N5", "gpu", {"bf16": 1e5}))  # a GPU's SMs carry control area

@@ -70,3 +70,16 @@ def test_cost_command_and_bad_inputs():
         assert r.exit_code == 2 and word in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--cost-basis", "-1"])
     assert r.exit_code == 2 and "--cost-basis" in r.output
+
+
+def test_cost_die_file(tmp_path):
+    f = tmp_path / "die.yaml"
+    f.write_text("dies:\n  x:\n    node: N5\n    execution: systolic\n    macs_per_cycle: {bf16: 100000}\n"
+                 "    sram_mib: 64\n    published_mm2: 200\n")
+    r = runner.invoke(app, ["cost", "--die", str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.output)[0]
+    assert row["total_mm2"] > 0 and row["error"] == pytest.approx(row["total_mm2"] / 200 - 1)
+    f.write_text("node: N5\n")
+    r = runner.invoke(app, ["cost", "--die", str(f)])
+    assert r.exit_code == 2 and "execution" in r.output

@@ -7,18 +7,23 @@ basis, and the public cloud prices. `--area-validation` prints the estimator's v
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+import yaml
 
 from jalapeno.cli.output import console, emit_json, table
-from jalapeno.economics.area_validation import area_rows, summary
+from jalapeno.economics.area import DiePrimitives, estimate_die
+from jalapeno.economics.area_validation import area_rows, die_from_dict, summary
 from jalapeno.economics.chip_area import chip_area
 from jalapeno.economics.cloud import cloud_prices
 from jalapeno.economics.data import load, node_entry
 from jalapeno.economics.tco import chip_hour_cost, tco_inputs
 from jalapeno.economics.unit_cost import unit_cost
-from jalapeno.errors import JalapenoError
+from jalapeno.errors import JalapenoError, SpecError
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.systems import load_system
+from jalapeno.sourced import split_sources
 
 
 def cost_cmd(
@@ -31,11 +36,16 @@ def cost_cmd(
     usd_per_kwh: float = typer.Option(None, "--usd-per-kwh", help="Electricity price (default 0.08)."),
     area_validation: bool = typer.Option(False, "--area-validation",
                                          help="Print estimated vs published die areas instead."),
+    die: Path = typer.Option(None, "--die", help="Estimate the dies of a YAML file described by primitives "
+                                                 "(the schema of economics/data/dies.yaml `validation`)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Die area by block, dies per wafer, yield, unit cost by part and cost per chip-hour, with sources."""
     if area_validation:
         _area_validation(json_out)
+        return
+    if die:
+        _die_file(die, json_out)
         return
     if not chip and not system:
         raise JalapenoError("give --chip ID (or --system ID), or --area-validation")
@@ -117,3 +127,38 @@ def _area_validation(json_out: bool) -> None:
     for k, v in s.items():
         console.print(f"{k}: {v['dies']} dies, median |error| {v['median_abs_error']:.1%}, "
                       f"p90 {v['p90_abs_error']:.1%}", highlight=False)
+
+
+def _die_file(path: Path, json_out: bool) -> None:
+    """Estimate every die of a YAML file (`dies: {name: {...}}`, or one die's fields at top level);
+    a `published_mm2` in it is shown beside the estimate, never used by it."""
+    if not path.exists():
+        raise SpecError(str(path), [("(file)", "no such file")])
+    try:
+        plain, _, _ = split_sources(yaml.safe_load(path.read_text()))
+    except yaml.YAMLError as exc:
+        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
+    if not isinstance(plain, dict):
+        raise SpecError(str(path), [("(file)", "expected a mapping of die fields")])
+    dies = plain.get("dies") or plain.get("validation") or {path.stem: plain}
+    known: dict[str, DiePrimitives] = {}
+    rows = []
+    for key, d in dies.items():
+        try:
+            prim = die_from_dict(str(key), d, known)
+        except KeyError as exc:
+            raise SpecError(str(path), [(f"{key}.{exc.args[0]}", "is required but missing")]) from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SpecError(str(path), [(str(key), f"invalid die description: {exc}")]) from None
+        known[str(key)] = prim
+        e = estimate_die(prim)
+        pub = d.get("published_mm2")
+        rows.append({**e.to_dict(), "published_mm2": pub, "error": e.total_mm2 / pub - 1 if pub else None})
+    if json_out:
+        emit_json(rows)
+        return
+    table(f"{path}: estimated die area (mm^2)", ["die", "node", "estimated", "published", "error", "largest blocks"],
+          [[r["name"], r["node"], r["total_mm2"], r["published_mm2"] or "-",
+            f"{r['error']:+.1%}" if r["error"] is not None else "-",
+            ", ".join(f"{k.removesuffix('_mm2')} {v:,.0f}" for k, v in
+                      sorted(r["blocks_mm2"].items(), key=lambda kv: -kv[1])[:3])] for r in rows])

@@ -44,6 +44,12 @@ class DiePrimitives:
         if self.execution not in EXECUTIONS:
             raise JalapenoError(f"die '{self.name}': execution must be one of {', '.join(EXECUTIONS)}, "
                                 f"got '{self.execution}'")
+        if self.execution in ("gpu", "cpu") and self.units <= 0 and (self.macs_per_cycle or self.vector_lanes):
+            raise JalapenoError(f"die '{self.name}': a {self.execution} die needs `units` (SMs, CUs or cores): "
+                                f"each carries its own control area")
+        for f in ("units", "vector_lanes", "sram_bytes", "cache_bytes", "die_to_die_gb_s", "stacked_mm2"):
+            if getattr(self, f) < 0:
+                raise JalapenoError(f"die '{self.name}': {f} must be 0 or more (got {getattr(self, f)})")
 
 
 @dataclass(frozen=True)

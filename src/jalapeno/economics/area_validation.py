@@ -15,6 +15,7 @@ import numpy as np
 from jalapeno.economics.area import DiePrimitives, estimate_die
 from jalapeno.economics.chip_area import chip_area
 from jalapeno.economics.data import load
+from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import chip_ids, load_chip
 
 
@@ -35,24 +36,41 @@ class AreaRow:
         return {**asdict(self), "error": self.error}
 
 
+def die_from_dict(key: str, d: dict, known: dict[str, DiePrimitives] | None = None) -> DiePrimitives:
+    """A die described in the dies.yaml schema: `node`, `execution`, `units`, `macs_per_cycle`
+    {format: MACs per clock} (or `peak_tflops` {format: dense TFLOPS} with `clock_ghz`),
+    `vector_lanes`, `register_file_mib`, `sram_mib`, `cache_mib`, `memory_phys` {technology: stacks or
+    channels}, `serdes` [{lanes, gbps}], `die_to_die_gb_s`, `host_interface`, and `stacked_dies` +
+    `stacked_die` (chiplets bonded on top of this base die)."""
+    macs = {f: float(v) for f, v in d.get("macs_per_cycle", {}).items()}
+    if not macs and "peak_tflops" in d:
+        if not d.get("clock_ghz"):
+            raise JalapenoError(f"die '{key}': peak_tflops needs clock_ghz to give MACs per cycle")
+        macs = {f: float(v) * 1e12 / (2 * float(d["clock_ghz"]) * 1e9) for f, v in d["peak_tflops"].items()}
+    stacked = 0.0
+    if "stacked_die" in d:
+        if not known or d["stacked_die"] not in known:
+            raise JalapenoError(f"die '{key}': stacked_die '{d['stacked_die']}' must be described before it")
+        stacked = float(d.get("stacked_dies", 1)) * estimate_die(known[d["stacked_die"]]).total_mm2
+    return DiePrimitives(
+        name=key, node=d["node"], execution=d["execution"], macs_per_cycle=macs,
+        units=float(d.get("units", 0)), vector_lanes=float(d.get("vector_lanes", 0)),
+        register_file_bytes=d["register_file_mib"] * 2**20 if "register_file_mib" in d else None,
+        sram_bytes=d.get("sram_mib", 0) * 2**20, cache_bytes=d.get("cache_mib", 0) * 2**20,
+        memory_phys={t: float(n) for t, n in d.get("memory_phys", {}).items()},
+        serdes=tuple((float(s["lanes"]), float(s["gbps"])) for s in d.get("serdes", [])),
+        die_to_die_gb_s=float(d.get("die_to_die_gb_s", 0)), host_interface=d.get("host_interface", True),
+        stacked_mm2=stacked)
+
+
 def validation_dies() -> list[tuple[DiePrimitives, float, str]]:
     """(primitives, published mm^2, source) of every die in dies.yaml `validation`."""
     raw, sources = load("dies")
     out: list[tuple[DiePrimitives, float, str]] = []
-    by_name: dict[str, DiePrimitives] = {}
+    known: dict[str, DiePrimitives] = {}
     for key, d in raw["validation"].items():
-        macs = {f: float(v) for f, v in d.get("macs_per_cycle", {}).items()}
-        prim = DiePrimitives(
-            name=key, node=d["node"], execution=d["execution"], macs_per_cycle=macs,
-            units=float(d.get("units", 0)), vector_lanes=float(d.get("vector_lanes", 0)),
-            register_file_bytes=d["register_file_mib"] * 2**20 if "register_file_mib" in d else None,
-            sram_bytes=d.get("sram_mib", 0) * 2**20, cache_bytes=d.get("cache_mib", 0) * 2**20,
-            memory_phys={t: float(n) for t, n in d.get("memory_phys", {}).items()},
-            serdes=tuple((float(s["lanes"]), float(s["gbps"])) for s in d.get("serdes", [])),
-            die_to_die_gb_s=float(d.get("die_to_die_gb_s", 0)), host_interface=d.get("host_interface", True),
-            stacked_mm2=(d["stacked_dies"] * estimate_die(by_name[d["stacked_die"]]).total_mm2
-                         if "stacked_die" in d else 0.0))
-        by_name[key] = prim
+        prim = die_from_dict(key, d, known)
+        known[key] = prim
         out.append((prim, float(d["published_mm2"]), sources.get(f"validation.{key}.published_mm2", "")))
     return out
 
