@@ -101,18 +101,18 @@ def test_energy_per_token_above_floor(model_id, chip_id, chips, precision, concu
 
     # Floor from the engine's own counts: the step's FLOPs and HBM bytes on every chip, per token.
     per_replica = p.concurrency // setup.replicas
-    cost = evaluate(setup, wl, [per_replica])["cost"]
-    engine_floor = float(cost.flops[0] * jpf + cost.hbm_bytes[0] * pj) * chips / p.concurrency
+    r = evaluate(setup, wl, [per_replica])
+    engine_floor = float(r["flops"][0] * jpf + r["hbm_bytes"][0] * pj) * chips / p.concurrency
     assert joules_per_token >= engine_floor
 
     # Floor from first principles: 2 FLOPs per layer weight per token processed (each output token
     # brings input/output prompt tokens with it), and every weight read once per step.
-    layer_params = m.active_params - m.embedding_params - m.hidden
+    layer_params = m.active_params - m.lm_head_params - m.hidden
     flops_per_token = 2.0 * layer_params * (1 + wl.input_tokens / wl.output_tokens)
     weights = weight_bytes_per_chip(m, setup.prec, plan) * chips / p.concurrency
     physics_floor = flops_per_token * jpf + weights * pj
     assert joules_per_token >= physics_floor
-    assert float(cost.flops[0]) * chips >= flops_per_token * p.concurrency * 0.999
+    assert float(r["flops"][0]) * chips >= flops_per_token * p.concurrency * 0.999
 
 
 @settings(max_examples=25, deadline=None)
@@ -122,7 +122,7 @@ def test_energy_floor_any_concurrency(concurrency):
     c = load_chip("h100-sxm")
     p = predict(m, make_system(c, 1), Workload(512, 256), ParallelPlan(), "fp8", concurrency)
     jpf = joules_per_flop(c, "fp8")
-    flops = 2.0 * (m.active_params - m.embedding_params - m.hidden) * (1 + 512 / 256)
+    flops = 2.0 * (m.active_params - m.lm_head_params - m.hidden) * (1 + 512 / 256)
     assert p.power_w / p.output_tokens_per_s >= flops * jpf
 
 

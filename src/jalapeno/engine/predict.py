@@ -1,12 +1,23 @@
 """Steady-state serving prediction: throughput, latency, power and energy for a fixed workload.
 
 In-flight batching in steady state: `B` sequences are active on each replica; every step each
-produces one token, and the slots freed by finishing requests are refilled, so on average a
-step also prefills B * ISL / OSL new prompt tokens (B / OSL new requests). The step's cost comes
-from the engine at that mixed shape (decodes at the mean context ISL + OSL/2). B is the
-requested concurrency, or, with all requests queued, the largest the KV cache, the stack's batch
-cap and its per-step token budget allow. With pipeline parallelism the batch is split into `pp`
-microbatches that keep every stage busy, so a token of one sequence takes pp stage times.
+gains E tokens (1, or the expected tokens per step of speculative decoding), and the slots freed
+by finishing requests are refilled, so on average a step also prefills B * E * ISL / OSL new
+prompt tokens. Those prompt tokens are not spread over every step: as the schedulers do
+(chunked prefill within a per-step token budget), a new prompt runs in ceil(ISL / room) chunks,
+room being the budget the decodes leave, so a fraction f of the steps carries a prompt chunk
+together with the decodes and the rest decode only. Both kinds of step are costed by the engine
+(decodes at the mean context ISL + OSL/2, chunks at their mean prior context):
+- throughput and the mean time per output token follow from the mean step, f * t_chunk + (1 - f) * t_decode;
+- TPOT p50 and p99 are the inter-token gaps of the step most users see and of the step carrying
+  a prompt chunk (the worst gap co-batched users see);
+- TTFT is the prompt's own chunk steps, plus the rest of the step in flight when it arrives
+  (queueing for a slot is excluded: B is the concurrency).
+B is the requested concurrency, or, with all requests queued, the largest the KV cache, the
+stack's batch cap and its per-step token budget allow. With pipeline parallelism the batch is
+split into `pp` microbatches that keep every stage busy, so a token of one sequence takes pp
+stage times. Speculative decoding (engine/speculative.py) adds the k draft passes to each step
+and verifies k + 1 tokens per sequence.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ import numpy as np
 
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
 from jalapeno.engine.power import wall_power_w
+from jalapeno.engine.spec_cost import draft_setup, draft_step_cost, draft_weight_bytes
+from jalapeno.engine.speculative import NO_SPEC, SpecDecoding
 from jalapeno.engine.step import step_cost
 from jalapeno.errors import DoesNotFitError, JalapenoError
 from jalapeno.formats import Precision, precision_for
@@ -52,11 +65,18 @@ class Prediction:
     input_tokens: int
     output_tokens: int
     concurrency: int
+    replicas: int
+    speculative: str
+    tokens_per_step: float
     output_tokens_per_s: float
     output_tokens_per_s_per_chip: float
     output_tokens_per_s_per_user: float
     ttft_s: float
     tpot_s: float
+    tpot_p50_s: float
+    tpot_p99_s: float
+    prefill_steps_per_prompt: int
+    prefill_step_fraction: float
     power_w: float
     output_tokens_per_joule: float
     weights_bytes_per_chip: float
@@ -78,6 +98,7 @@ class Setup:
     plan: ParallelPlan
     prec: Precision
     stack: StackProfile
+    spec: SpecDecoding = NO_SPEC
 
     @property
     def topology(self):
@@ -89,18 +110,23 @@ class Setup:
 
 
 def make_setup(model: ModelSpec, system: SystemSpec, plan: ParallelPlan | None = None,
-               precision: str | None = None, stack: StackProfile | None = None) -> Setup:
+               precision: str | None = None, stack: StackProfile | None = None,
+               spec: SpecDecoding | None = None) -> Setup:
     chip = system.chip
     plan = plan or ParallelPlan(tp=min(system.num_chips, system.scale_up_chips))
     plan.check(model, system.num_chips, system.scale_up_chips)
     prec = precision_for(precision or model.native_format, chip.native_formats())
-    return Setup(model, system, plan, prec, stack or load_stack(chip.software_stack))
+    return Setup(model, system, plan, prec, stack or load_stack(chip.software_stack), spec or NO_SPEC)
 
 
 def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     """(largest batch per replica, what limits it, KV bytes per chip available, weight bytes per chip)."""
     s = setup
     kv_free, weights = kv_budget_bytes(s.system.chip, s.stack, s.model, s.prec, s.plan)
+    if s.spec.draft_model is not None:  # the draft's weights share the chips
+        extra = draft_weight_bytes(s)
+        weights += extra
+        kv_free -= extra * s.stack.memory_utilization
     # Beams of one request share the prompt's KV blocks; each holds its own generated tokens.
     prompt = wl.input_tokens / wl.beams
     held = prompt + (wl.output_tokens if s.stack.kv_reservation == "full" else wl.output_tokens / 2)
@@ -113,8 +139,9 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     limits = {
         "kv-cache capacity": int(kv_free // per_seq),
         "max batch size": s.stack.max_batch_size,
-        "token budget": int(s.stack.max_num_tokens * wl.output_tokens
-                            / (wl.input_tokens / wl.beams + wl.output_tokens)),
+        # Each sequence's verified tokens plus its share of new prompt tokens fit the step budget.
+        "token budget": int(s.stack.max_num_tokens
+                            / (s.spec.width + s.spec.tokens_per_step * wl.input_tokens / wl.beams / wl.output_tokens)),
     }
     limits["token budget"] = max(limits["token budget"], 1)
     # With pp microbatches in flight, each stage's microbatch is B/pp; the caps apply to the whole batch.
@@ -124,30 +151,70 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
 
 
 def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndarray]:
-    """Steady-state figures for an array of per-replica batch sizes."""
+    """Steady-state figures for an array of per-replica batch sizes (one engine pass for all)."""
     s = setup
     B = np.atleast_1d(np.asarray(batch_per_replica, dtype=float))
+    n = B.size
     pp = s.plan.pp
     micro = B / pp / s.plan.attn_dp  # one attention group's share of one microbatch
-    ratio = wl.input_tokens / wl.output_tokens / wl.beams
-    batch = Batch.of(decode_seqs=micro, decode_context=wl.input_tokens + wl.output_tokens / 2,
-                     prefill_seqs=micro / wl.output_tokens, prefill_tokens=micro * ratio, prefill_context=0)
+    spec = s.spec
+    gain = spec.tokens_per_step  # tokens per sequence per step
+    width = spec.width
+    prompt = wl.input_tokens / wl.beams  # prompt tokens per sequence (beams share one prefill)
+    new_prompts = micro * gain / wl.output_tokens  # prompts (per sequence) started per step
+    room = np.maximum(s.stack.max_num_tokens - micro * width, 1.0)  # budget the decodes leave
+    chunks = np.ceil(wl.input_tokens / room)  # steps a whole prompt takes
+    chunk = wl.input_tokens / chunks
+    frac = np.minimum(new_prompts / wl.beams * chunks, 1.0)  # steps that carry a prompt chunk
+    frac = np.maximum(frac, 1e-12)
+    per_carrying = new_prompts * prompt / frac  # prompt tokens in a step that carries any
+    ctx = wl.input_tokens + wl.output_tokens / 2
+    zero = np.zeros(n)
+    prior = (wl.input_tokens - chunk) / 2
+    # Three shapes per batch size, in one engine pass: decode only, the mean step that carries
+    # prompt tokens, and a step carrying exactly one chunk.
+    batch = Batch.of(decode_seqs=np.concatenate([micro, micro, micro]), decode_context=ctx,
+                     prefill_seqs=np.concatenate([zero, np.maximum(per_carrying / chunk, 1.0), zero + 1.0]),
+                     prefill_tokens=np.concatenate([zero, per_carrying, chunk + zero]),
+                     prefill_context=np.concatenate([zero, prior, prior]), decode_width=width)
     cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch, s.topology)
-    tpot = cost.time_s * pp
-    tput = s.replicas * B / tpot
+    time, energy = cost.time_s, cost.energy_j
+    if spec.draft_model is not None:
+        d = draft_step_cost(draft_setup(s), batch, spec.tokens)
+        time, energy = time + d.time_s, energy + d.energy_j
+    t_dec, t_pre, t_one = time[:n], time[n:2 * n], time[2 * n:]
+    t_mean = frac * t_pre + (1 - frac) * t_dec
+    e_mean = frac * energy[n:2 * n] + (1 - frac) * energy[:n]
+    tpot = t_mean * pp / gain
+    tput = s.replicas * B * gain / (t_mean * pp)
     chips = s.system.num_chips
-    power = wall_power_w(s.system, chips * cost.energy_j / cost.time_s)
-    # First token: the prompt is prefilled within the per-step token budget left by the decodes.
-    prefill_room = np.maximum(s.stack.max_num_tokens - micro, 1.0)  # per engine rank
-    steps_to_first = np.ceil(wl.input_tokens / prefill_room)
-    ttft = steps_to_first * tpot
-    return {"B": B, "tpot": tpot, "throughput": tput, "power": power, "ttft": ttft, "cost": cost}
+    power = wall_power_w(s.system, chips * e_mean / t_mean)
+    # A random arrival lands in a step of size-biased length E[t^2] / E[t] and waits for the rest
+    # of it (half, on average); with B requests in flight on average, it finds the replica busy
+    # with probability 1 - exp(-B) (requests in flight are Poisson-distributed in an open system).
+    biased = (frac * t_pre ** 2 + (1 - frac) * t_dec ** 2) / t_mean
+    residual = biased / 2 * (1 - np.exp(-B))
+    # Its first chunk shares the next step with the prompt tokens that arrived during that step
+    # (prompt tokens arrive at P per mean step), within the room the decodes leave; a prompt's
+    # cost is close to linear in the number of co-batched chunks.
+    others = np.minimum(new_prompts * prompt * biased / t_mean, np.maximum(room - chunk, 0.0))
+    t_mine = np.maximum(t_one + others / chunk * (t_one - t_dec), t_pre)
+    ttft = residual + chunks * t_mine * pp
+    # Inter-token gaps: the decode-only step most users see, and a step carrying a chunk.
+    p50 = np.where(frac < 0.5, t_dec, t_pre) * pp / gain
+    p99 = np.where(frac > 0.01, t_mine, t_dec) * pp / gain
+    flops = frac * cost.flops[n:2 * n] + (1 - frac) * cost.flops[:n]
+    hbm = frac * cost.hbm_bytes[n:2 * n] + (1 - frac) * cost.hbm_bytes[:n]
+    return {"B": B, "tpot": tpot, "tpot_p50": p50, "tpot_p99": p99, "throughput": tput, "power": power,
+            "ttft": ttft, "chunks": chunks, "prefill_fraction": np.minimum(frac, 1.0), "flops": flops,
+            "hbm_bytes": hbm, "bound": cost.bound()[:n],
+            "power_capped": cost.power_capped[:n] | cost.power_capped[n:2 * n]}
 
 
 def predict(model: ModelSpec, system: SystemSpec, wl: Workload, plan: ParallelPlan | None = None,
             precision: str | None = None, concurrency: int | None = None,
-            stack: StackProfile | None = None) -> Prediction:
-    setup = make_setup(model, system, plan, precision, stack)
+            stack: StackProfile | None = None, spec: SpecDecoding | None = None) -> Prediction:
+    setup = make_setup(model, system, plan, precision, stack, spec)
     b_max, limit, kv_free, weights = max_batch(setup, wl)
     if concurrency is not None:
         if concurrency < 1:
@@ -165,21 +232,24 @@ def predict(model: ModelSpec, system: SystemSpec, wl: Workload, plan: ParallelPl
 
 def _prediction(setup: Setup, wl: Workload, b: int, limit: str, kv_free: float, weights: float) -> Prediction:
     r = evaluate(setup, wl, [b])
-    cost = r["cost"]
     tput = float(r["throughput"][0])
     chips = setup.system.num_chips
     kv_used = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan,
                                           wl.input_tokens + wl.output_tokens / 2)) * b / setup.plan.attn_dp
     power = float(r["power"][0])
+    tpot = float(r["tpot"][0])
     return Prediction(
         model=setup.model.id, chip=setup.system.chip.id, chips=chips, layout=setup.plan.label(),
         precision=setup.prec.weights, software_stack=setup.stack.id, input_tokens=wl.input_tokens,
-        output_tokens=wl.output_tokens, concurrency=b * setup.replicas,
+        output_tokens=wl.output_tokens, concurrency=b * setup.replicas, replicas=setup.replicas,
+        speculative=setup.spec.label(), tokens_per_step=setup.spec.tokens_per_step,
         output_tokens_per_s=tput, output_tokens_per_s_per_chip=tput / chips,
-        output_tokens_per_s_per_user=1.0 / float(r["tpot"][0]), ttft_s=float(r["ttft"][0]),
-        tpot_s=float(r["tpot"][0]), power_w=power, output_tokens_per_joule=tput / power,
+        output_tokens_per_s_per_user=1.0 / tpot, ttft_s=float(r["ttft"][0]), tpot_s=tpot,
+        tpot_p50_s=float(r["tpot_p50"][0]), tpot_p99_s=float(r["tpot_p99"][0]),
+        prefill_steps_per_prompt=int(r["chunks"][0]), prefill_step_fraction=float(r["prefill_fraction"][0]),
+        power_w=power, output_tokens_per_joule=tput / power,
         weights_bytes_per_chip=weights, kv_cache_bytes_per_chip=min(kv_used, kv_free),
-        bound=cost.bound()[0], batch_limited_by=limit, power_capped=bool(cost.power_capped[0]),
+        bound=r["bound"][0], batch_limited_by=limit, power_capped=bool(r["power_capped"][0]),
     )
 
 

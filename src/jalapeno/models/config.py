@@ -103,7 +103,9 @@ def parse_config(cfg: dict[str, Any], model_id: str, where: str = "<config>") ->
     return ModelSpec(
         id=model_id, architecture=model_type or "unknown", hidden=hidden, vocab=vocab, layers=layers,
         tied_embeddings=tied, max_context=r.int("max_position_embeddings", "n_positions", "seq_length", default=0),
-        native_format=native, source=str(top.get("_source", where)),
+        native_format=native, mtp_layers=r.int("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_layers",
+                                               default=0),
+        source=str(top.get("_source", where)),
         published_params=dict(top.get("_published_params") or {}),
     )
 

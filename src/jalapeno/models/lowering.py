@@ -1,7 +1,8 @@
 """Lowering one forward step of a model to operators, per chip of a parallel layout.
 
-A step is a batch that mixes decodes (one new token per sequence, attending to its cache) and
-prefill chunks (several new prompt tokens after some already cached). `Batch` holds that shape
+A step is a batch that mixes decodes (one new token per sequence, attending to its cache, or
+`decode_width` tokens when the target verifies speculative drafts) and prefill chunks (several
+new prompt tokens after some already cached). `Batch` holds that shape
 as arrays, so many candidate batches lower in one pass. Tensor parallelism splits heads and FFN
 widths `tp` ways (KV heads are replicated when there are fewer than `tp`; MLA's compressed
 latent is replicated on every rank); experts split `ep` ways inside the tp group; pipeline
@@ -36,16 +37,24 @@ class Batch:
     prefill_seqs: np.ndarray
     prefill_tokens: np.ndarray
     prefill_context: np.ndarray
+    # Tokens each decoding sequence adds in the step: 1, or k + 1 when verifying k drafted tokens
+    # (their queries share one read of the sequence's cache; each needs its own logits).
+    decode_width: int = 1
 
     @staticmethod
-    def of(decode_seqs=0, decode_context=0, prefill_seqs=0, prefill_tokens=0, prefill_context=0) -> Batch:
+    def of(decode_seqs=0, decode_context=0, prefill_seqs=0, prefill_tokens=0, prefill_context=0,
+           decode_width: int = 1) -> Batch:
         arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in
                                      (decode_seqs, decode_context, prefill_seqs, prefill_tokens, prefill_context)))
-        return Batch(*arrs)
+        return Batch(*arrs, decode_width=int(decode_width))
+
+    @property
+    def decode_tokens(self) -> np.ndarray:
+        return self.decode_seqs * self.decode_width
 
     @property
     def tokens(self) -> np.ndarray:
-        return self.decode_seqs + self.prefill_tokens
+        return self.decode_tokens + self.prefill_tokens
 
     @property
     def size(self) -> int:
@@ -91,7 +100,7 @@ def lower_step(model: ModelSpec, batch: Batch, prec: Precision, tp: int = 1, pp:
     for group in model.layers:
         ops += _layer_ops(model, group, batch, prec, tp, ep, group.count / pp * imbalance)
     T = batch.tokens
-    out_seqs = batch.decode_seqs + batch.prefill_seqs
+    out_seqs = batch.decode_tokens + batch.prefill_seqs
     # Embedding gather on the first stage, logits on the last: one stage's share each.
     if pp == 1:
         ops.append(Elementwise("embedding", T * model.hidden * 2.0, np.zeros_like(T), 1, 1.0))
@@ -173,11 +182,11 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
         ops.append(PrefillAttention("prefill_attention", b.prefill_seqs, b.prefill_tokens, pairs, read,
                                     heads_l, heads_l, a.qk_head_dim, a.v_head_dim, 2.0, count))
         # Decode absorbs the up-projections into the query and output (weight-absorbed MLA).
-        ops.append(Gemm("q_absorb", b.decode_seqs, a.kv_lora_rank, a.qk_nope_head_dim, count, "bf16", "bf16",
+        ops.append(Gemm("q_absorb", b.decode_tokens, a.kv_lora_rank, a.qk_nope_head_dim, count, "bf16", "bf16",
                         groups=float(heads_l)))
-        ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l, 1, latent, a.kv_lora_rank,
-                                   latent, kvb, count))
-        ops.append(Gemm("v_absorb", b.decode_seqs, a.v_head_dim, a.kv_lora_rank, count, "bf16", "bf16",
+        ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l * b.decode_width, 1, latent,
+                                   a.kv_lora_rank, latent, kvb, count))
+        ops.append(Gemm("v_absorb", b.decode_tokens, a.v_head_dim, a.kv_lora_rank, count, "bf16", "bf16",
                         groups=float(heads_l)))
         ops.append(Gemm("o_proj", T, h, heads_l * a.v_head_dim, count, w, act))
         return ops
@@ -185,8 +194,9 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
     ops.append(Gemm("qkv_proj", T, (heads_l + 2 * kv_l) * a.head_dim, h, count, w, act))
     ops.append(PrefillAttention("prefill_attention", b.prefill_seqs, b.prefill_tokens, pairs, read,
                                 heads_l, kv_l, a.head_dim, a.head_dim, kvb, count))
-    ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l, kv_l, a.head_dim, a.head_dim,
-                               2 * kv_l * a.head_dim, kvb, count))
+    # Verifying w tokens per sequence: w queries per head share one read of its cache.
+    ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l * b.decode_width, kv_l, a.head_dim,
+                               a.head_dim, 2 * kv_l * a.head_dim, kvb, count))
     ops.append(Gemm("o_proj", T, h, heads_l * a.head_dim, count, w, act))
     return ops
 

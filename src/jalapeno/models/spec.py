@@ -139,6 +139,7 @@ class ModelSpec:
     tied_embeddings: bool = False
     max_context: int = 0
     native_format: str = "bf16"
+    mtp_layers: int = 0  # multi-token-prediction modules shipped with the model (DeepSeek-V3/R1: 1)
     source: str = ""
     published_params: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -159,9 +160,16 @@ class ModelSpec:
         return self.embedding_params + sum(g.params(self.hidden) for g in self.layers) + self.hidden
 
     @property
+    def lm_head_params(self) -> int:
+        return self.vocab * self.hidden
+
+    @property
     def active_params(self) -> int:
-        """Parameters touched per token (for MoE: routed top-k plus shared experts)."""
-        return self.embedding_params + sum(g.active_params(self.hidden) for g in self.layers) + self.hidden
+        """Parameters that compute per token, as model cards count them (gpt-oss-120b: 5.13 B): the
+        layers (for MoE: routed top-k plus shared experts), the final norm and the LM head. The
+        input embedding is a table lookup, not compute, so it is not counted (a tied embedding
+        counts once, as the LM head)."""
+        return self.lm_head_params + sum(g.active_params(self.hidden) for g in self.layers) + self.hidden
 
     def kv_values_per_token(self) -> int:
         """KV-cache numbers per token over all layers (before any window cap)."""
@@ -177,10 +185,11 @@ class ModelSpec:
             "attention": "mla" if first.is_mla else ("gqa" if first.kv_heads < first.heads else "mha"),
             "sliding_window_layers": sum(g.count for g in self.layers if g.attention.window),
             "chunked_attention_layers": sum(g.count for g in self.layers if g.attention.chunk),
-            "total_params": self.total_params, "moe": self.is_moe,
+            "total_params": self.total_params, "active_params": self.active_params, "moe": self.is_moe,
+            "mtp_layers": self.mtp_layers,
             "native_format": self.native_format, "source": self.source,
         }
         if moe:
-            out.update(active_params=self.active_params, experts=moe.experts, experts_per_token=moe.top_k,
+            out.update(experts=moe.experts, experts_per_token=moe.top_k,
                        moe_layers=sum(g.count for g in self.layers if g.mlp.is_moe))
         return out
