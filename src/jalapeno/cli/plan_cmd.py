@@ -7,6 +7,7 @@ import typer
 
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table, user_errors
+from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
 from jalapeno.engine.planner import OBJECTIVES, plan_deployment
 from jalapeno.engine.predict import Workload
 from jalapeno.errors import JalapenoError
@@ -43,9 +44,12 @@ def plan_cmd(
     chip_hour_usd: float = typer.Option(None, "--chip-hour-usd", help="Price of one chip-hour (needed for cost)."),
     usd_per_kwh: float = typer.Option(0.0, "--usd-per-kwh", help="Electricity price (for cost)."),
     cost_basis: CostBasisOpt = "auto",
+    spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
+    draft_model: DraftModelOpt = None,
     json_out: bool = typer.Option(False, "--json"),
 ):
-    """Search layouts (tp, pp, ep, replicas) and batch sizes; print the Pareto frontier."""
+    """Search the layouts (tp, pp, ep, replicas, disaggregated pools), speculative methods and batch
+    sizes the stack runs; print the Pareto frontier. --slo-tpot-ms bounds the p99 inter-token gap."""
     if objective not in OBJECTIVES:
         raise JalapenoError(f"--objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
     cb = basis(cost_basis)
@@ -57,7 +61,8 @@ def plan_cmd(
                                   sysspec.hosts)["usd_per_chip_hour"]
     res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
                           slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
-                          chip_hour_usd, usd_per_kwh)
+                          chip_hour_usd, usd_per_kwh,
+                          spec=spec_request(spec, spec_tokens, spec_acceptance, draft_model))
     if not res.points:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(res.rejected.items())[:3])
         raise JalapenoError(f"no layout of {m.id} on {sysspec.num_chips} x {sysspec.chip.id} meets the bounds"
@@ -85,15 +90,16 @@ def plan_cmd(
         shown = [p for i, p in enumerate(shown) if i in idx or id(p) in keep]
     table(f"Pareto frontier: {m.id} on {sysspec.num_chips} x {sysspec.chip.id} ({res.layouts_feasible} of "
           f"{res.layouts_tried} layouts fit)",
-          ["layout", "replicas", "concurrency", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "$/Mtok out",
-           "$/Mtok 3:1", "tokens/s/MW", ""],
-          [[p.layout, p.replicas, p.concurrency, p.output_tokens_per_s_per_chip, p.output_tokens_per_s_per_user,
-            p.ttft_s, p.output_tokens_per_joule, money[id(p)]["usd_per_million_output_tokens"],
+          ["method", "concurrency", "tokens/s/chip", "tokens/s/user", "TTFT s", "p99 TPOT ms", "tokens/J",
+           "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW", ""],
+          [[p.method, p.concurrency, p.output_tokens_per_s_per_chip, p.output_tokens_per_s_per_user,
+            p.ttft_s, p.tpot_p99_s * 1e3, p.output_tokens_per_joule, money[id(p)]["usd_per_million_output_tokens"],
             money[id(p)]["usd_per_million_tokens_blended_3to1"], money[id(p)]["output_tokens_per_s_per_mw"],
             " ".join(k for k, v in res.best.items() if v is p)] for p in shown])
     console.print(f"cost basis: {money[id(best)]['cost_basis']}: {money[id(best)]['cost_basis_source']}",
                   highlight=False, soft_wrap=True)
-    console.print(f"best for {objective}: {best.layout}, concurrency {best.concurrency}: "
+    console.print(f"precision: {best.precision}", highlight=False)
+    console.print(f"best for {objective}: {best.method}, concurrency {best.concurrency}: "
                   f"{best.output_tokens_per_s_per_chip:,.0f} tokens/s/chip at "
                   f"{best.output_tokens_per_s_per_user:,.1f} tokens/s/user", highlight=False)
 

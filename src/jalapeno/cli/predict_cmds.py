@@ -7,16 +7,22 @@ import typer
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table
 from jalapeno.cli.plan_cmd import resolve_system
+from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
 from jalapeno.economics.money import common_basis
-from jalapeno.engine.compare import best_on_system
+from jalapeno.engine.compare import DEFAULT_USER_RATES, compare_system
 from jalapeno.engine.predict import Workload, predict
+from jalapeno.engine.speculative import resolve_spec
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import load_chip, make_system
 from jalapeno.hardware.systems import load_system
 from jalapeno.models.config import load_model
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import load_stack
 
 DEFAULT_COMPARE_CHIPS = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e", "trainium2"]
+# Systems compare adds to the chips above: the real-time records are held by wafer-scale and
+# SRAM-resident machines, which need more than one node for these models.
+DEFAULT_COMPARE_SYSTEMS = ["cs3-cluster-4", "groqrack-576"]
 
 
 def predict_cmd(
@@ -34,10 +40,11 @@ def predict_cmd(
     output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
     concurrency: int = typer.Option(None, "--concurrency",
                                     help="Requests in flight (default: all queued, the largest batch that fits)."),
-    cost_basis: CostBasisOpt = "auto",
+    spec: SpecOpt = "none", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
+    draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Predict throughput, latency, power and energy of one model on one system."""
+    """Predict throughput, latency (TTFT, TPOT p50/p99), power and energy of one model on one system."""
     m = load_model(model)
     dp = None
     if layout:
@@ -58,8 +65,11 @@ def predict_cmd(
         raise JalapenoError(f"--layout {layout}: dp={dp} replicas of {plan.chips_per_replica} chips is "
                             f"{dp * plan.chips_per_replica} chips, but the system has {n}")
     c = sysspec.chip
+    stack = load_stack(c.software_stack)
+    sp = resolve_spec(m, spec, spec_tokens, spec_acceptance, load_model(draft_model) if draft_model else None,
+                      tuple(stack.capabilities.spec_methods), stack.id)
+    p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency, spec=sp)
     cb = basis(cost_basis)
-    p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
     d = add_money(p.to_dict(), c, n, cb, p.output_tokens_per_s,
                   p.output_tokens_per_s * input_tokens / output_tokens, p.power_w, sysspec.hosts)
     if json_out:
@@ -79,40 +89,65 @@ def compare_cmd(
     precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
     input_tokens: int = typer.Option(2048, "--input-tokens"),
     output_tokens: int = typer.Option(256, "--output-tokens"),
-    min_user_rate: float = typer.Option(100.0, "--min-tokens-per-s-per-user",
-                                        help="Keep operating points where each user gets at least this "
-                                             "rate (0: none)."),
-    cost_basis: CostBasisOpt = "auto",
+    rates: str = typer.Option(",".join(f"{r:g}" for r in DEFAULT_USER_RATES), "--tokens-per-s-per-user",
+                              help="Per-user speeds to read each system's frontier at (comma-separated)."),
+    spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
+    draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
-    """Compare systems on one workload, each at its best layout. Defaults: real-time coding on gpt-oss-120b."""
+    """Compare systems on one workload: each one's best operating point at several per-user speeds.
+    Defaults: real-time coding on gpt-oss-120b (2048-token prompts, 256-token completions)."""
     m = load_model(model)
     wl = Workload(input_tokens, output_tokens)
-    systems = [resolve_system(s, None, chips) for s in system or []]
-    systems += [resolve_system(None, ref, chips) for ref in chip or ([] if system else DEFAULT_COMPARE_CHIPS)]
-    cb = common_basis(basis(cost_basis), [s.chip.id for s in systems])
-    out = []
-    for sysspec in systems:
-        r = best_on_system(m, sysspec, wl, precision, min_user_rate or None)
-        p = r.prediction
-        row = {"chip": r.chip, "chips": r.chips, "note": r.note, **(p.to_dict() if p else {})}
-        if p:
-            add_money(row, sysspec.chip, p.chips, cb, p.output_tokens_per_s,
-                      p.output_tokens_per_s * input_tokens / output_tokens, p.power_w, sysspec.hosts)
-        out.append(row)
+    try:
+        user_rates = tuple(float(x) for x in rates.split(",") if x.strip())
+    except ValueError:
+        raise JalapenoError(f"--tokens-per-s-per-user expects numbers like 50,100,200, got '{rates}'") from None
+    if not user_rates or any(r <= 0 for r in user_rates):
+        raise JalapenoError(f"--tokens-per-s-per-user expects positive numbers, got '{rates}'")
+    req = spec_request(spec, spec_tokens, spec_acceptance, draft_model)
+    named = list(system or [])
+    refs = list(chip or [])
+    if not system and not chip:
+        refs, named = DEFAULT_COMPARE_CHIPS, DEFAULT_COMPARE_SYSTEMS
+    entries = [(resolve_system(None, ref, chips), "") for ref in refs]
+    entries += [(resolve_system(s, None, chips), s) for s in named]
+    rows = [compare_system(m, sysspec, wl, precision, user_rates, req,
+                           f"{name} ({sysspec.num_chips} x {sysspec.chip.id})" if name else "")
+            for sysspec, name in entries]
+    cb = common_basis(basis(cost_basis), [s.chip.id for s, _ in entries])
+    specs = [s for s, _ in entries]
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
-                   "min_tokens_per_s_per_user": min_user_rate, "systems": out})
+                   "tokens_per_s_per_user": list(user_rates),
+                   "systems": [_row_json(r, s, cb, input_tokens / output_tokens) for r, s in zip(rows, specs, strict=True)]})
         return
-    table(f"{m.id}: {input_tokens} in / {output_tokens} out, >= {min_user_rate:g} tokens/s per user",
-          ["system", "layout", "precision", "tokens/s/chip", "tokens/s/user", "TTFT s", "tokens/J", "power W",
-           "$/Mtok out", "$/Mtok 3:1", "tokens/s/MW", "basis", "note"],
-          [[f"{r['chips']} x {r['chip']}", r.get("layout", "-"), r.get("precision", "-"),
-            r.get("output_tokens_per_s_per_chip", "-"), r.get("output_tokens_per_s_per_user", "-"),
-            r.get("ttft_s", "-"), r.get("output_tokens_per_joule", "-"), r.get("power_w", "-"),
-            r.get("usd_per_million_output_tokens", "-"), r.get("usd_per_million_tokens_blended_3to1", "-"),
-            r.get("output_tokens_per_s_per_mw", "-"), r.get("cost_basis", "-").split(" $")[0], r["note"]]
-           for r in out])
-    for r in out:
-        if "cost_basis" in r:
-            console.print(f"{r['chip']}: {r['cost_basis']}", highlight=False, soft_wrap=True)
+    out = []
+    for r in rows:
+        if not r.cells:
+            out.append([r.system, "-", r.note or "does not fit", "", "", "", "", "", "", "", ""])
+            continue
+        best = r.fastest.output_tokens_per_s_per_user if r.fastest else 0.0
+        for rate, p in r.cells.items():
+            if p is None:
+                out.append([r.system, f"{rate:g}", f"cannot reach (best {best:,.0f})", "", "", "", "", "", "", "", ""])
+                continue
+            out.append([r.system, f"{rate:g}", p.output_tokens_per_s_per_chip, p.output_tokens_per_s_per_user,
+                        p.concurrency, p.replicas, p.ttft_s, p.tpot_p99_s * 1e3, p.output_tokens_per_joule,
+                        p.method, p.precision_short])
+    table(f"Real-time frontier: {m.id}, {input_tokens}-token prompts, {output_tokens}-token outputs "
+          f"(tokens/s per chip at each per-user speed)",
+          ["system", "≥ tok/s/user", "tok/s/chip", "tok/s/user", "concurrency", "replicas", "TTFT s",
+           "p99 TPOT ms", "tok/J", "method", "precision"], out)
+
+
+def _row_json(r, sysspec, cb, in_per_out: float) -> dict:
+    def money(p) -> dict:
+        out_s = p.output_tokens_per_s_per_chip * sysspec.num_chips
+        return add_money(p.to_dict(), sysspec.chip, sysspec.num_chips, cb, out_s, out_s * in_per_out, p.power_w,
+                         sysspec.hosts)
+
+    return {"system": r.system, "chip": r.chip, "chips": r.chips, "note": r.note,
+            "fastest": money(r.fastest) if r.fastest else None,
+            "cells": [{"min_tokens_per_s_per_user": rate, "reachable": p is not None,
+                       **(money(p) if p else {})} for rate, p in r.cells.items()]}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from jalapeno.errors import DoesNotFitError
-from jalapeno.formats import Precision
+from jalapeno.formats import BYTES_PER_ELEMENT, Precision
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
@@ -20,8 +20,13 @@ from jalapeno.stacks import StackProfile
 
 
 def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan) -> float:
+    """Bytes of weights on the chip of the fullest pipeline stage: each module in its own format
+    (a checkpoint's bf16 modules stay bf16), embedding and LM head in bf16, vocabulary-parallel
+    over tp, on the first and last stage respectively when there is a pipeline."""
     h = model.hidden
-    wb = prec.weight_bytes()
+    wa = prec.module_weight_bytes("attention")
+    ws = prec.module_weight_bytes("shared_experts")
+    wn = BYTES_PER_ELEMENT["bf16"]
     total = 0.0
     for g in model.layers:
         a = g.attention
@@ -32,13 +37,20 @@ def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan)
             replicated = h * (latent + a.q_lora_rank)
         elif a.kv_heads < plan.tp:
             replicated = 2 * h * a.head_dim * a.kv_heads * (plan.tp // a.kv_heads - 1)
-        mlp = g.mlp.params(h) / plan.tp
+        wm = prec.module_weight_bytes("experts" if g.mlp.is_moe else "mlp")
+        shared = g.mlp.shared_params(h)
+        router = h * g.mlp.experts if g.mlp.is_moe else 0
+        experts = g.mlp.params(h) - shared - router
         if g.mlp.is_moe and plan.ep > plan.tp:  # whole experts split ep ways; shared experts tp ways
-            shared = g.mlp.shared_params(h)
-            mlp = (g.mlp.params(h) - shared) / plan.ep + shared / plan.tp
-        per_layer = (attn - replicated) / plan.tp + replicated + mlp + 2 * h
+            mlp = experts / plan.ep * wm
+        else:
+            mlp = experts / plan.tp * wm
+        mlp += shared / plan.tp * ws + router * wn  # the router is replicated, in bf16
+        per_layer = ((attn - replicated) / plan.tp + replicated) * wa + mlp + 2 * h * wn
         total += per_layer * g.count
-    return total / plan.pp * wb + model.embedding_params / plan.tp * 2.0
+    # Embedding on the first stage, LM head on the last: with a pipeline a chip holds one of them.
+    tables = model.embedding_params if plan.pp == 1 or model.tied_embeddings else model.vocab * model.hidden
+    return total / plan.pp + tables / plan.tp * wn
 
 
 def kv_bytes_per_sequence(model: ModelSpec, prec: Precision, plan: ParallelPlan, context_tokens) -> np.ndarray:

@@ -1,24 +1,29 @@
-"""The deployment planner: every layout and batch size of a model on a system, the Pareto frontier
-of throughput per chip against tokens/s per user, and the best point per objective.
+"""The deployment planner: every layout, speculative method and batch size of a model on a
+system that its software stack runs, the Pareto frontier of throughput per chip against
+tokens/s per user, and the best point per objective.
 
-Each feasible layout (network/parallel.py, from `compare.candidate_plans`) is evaluated over a
-grid of batch sizes in one vectorized engine pass; points violating the latency SLOs are dropped.
-Objectives: `throughput` (output tokens/s per chip), `tokens-per-joule`, and `cost` (dollars per
-million output tokens from a chip-hour price and an electricity price the user gives: the
+Layouts come from `compare.candidate_plans` under the stack's declared capabilities; the
+speculative methods are the ones the stack and model both run (engine/speculative.py). Each
+layout's batch sizes and methods are evaluated in one vectorized engine pass (plus one per
+draft); points violating the latency SLOs are dropped. Objectives: `throughput` (output
+tokens/s per chip of the system, idle chips included), `tokens-per-joule`, and `cost` (dollars
+per million output tokens from a chip-hour price and an electricity price the user gives: the
 catalog carries no prices).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from jalapeno.engine.compare import candidate_plans
-from jalapeno.engine.predict import Workload, batch_grid, evaluate, make_setup, max_batch
+from jalapeno.engine.predict import Workload, batch_grid, evaluate_specs, make_setup, max_batch
+from jalapeno.engine.speculative import SpecRequest, spec_options
 from jalapeno.errors import JalapenoError
+from jalapeno.formats import short_label
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.spec import ModelSpec
+from jalapeno.stacks import StackProfile, load_stack
 
 OBJECTIVES = ("throughput", "tokens-per-joule", "cost")
 
@@ -27,17 +32,32 @@ OBJECTIVES = ("throughput", "tokens-per-joule", "cost")
 class PlanPoint:
     layout: str
     replicas: int
+    chips_used: int
     concurrency: int
+    precision: str
+    precision_short: str
+    speculative: str
+    disaggregated: bool
     output_tokens_per_s_per_chip: float
     output_tokens_per_s_per_user: float
     ttft_s: float
     tpot_s: float
+    tpot_p50_s: float
+    tpot_p99_s: float
     output_tokens_per_joule: float
+    power_w: float
     usd_per_million_tokens: float | None
     pareto: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def method(self) -> str:
+        """Compact: `tp=1 ep=8 x8 eagle k=3`."""
+        layout = " ".join(p for p in self.layout.split(",") if p != "pp=1")
+        spec = "" if self.speculative == "none" else " " + self.speculative.split(" (")[0]
+        return f"{layout} x{self.replicas}{spec}" + (" disagg" if self.disaggregated else "")
 
 
 @dataclass
@@ -52,38 +72,70 @@ class PlanResult:
 
 def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None = None,
                     slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
-                    chip_hour_usd: float | None = None, usd_per_kwh: float = 0.0, max_pp: int = 8) -> PlanResult:
+                    chip_hour_usd: float | None = None, usd_per_kwh: float = 0.0, max_pp: int | None = None,
+                    spec: SpecRequest | None = None, stack: StackProfile | None = None) -> PlanResult:
+    from jalapeno.engine.compare import candidate_plans  # compare builds on the planner
+
+    stack = stack or load_stack(system.chip.software_stack)
+    if max_pp is not None:
+        caps = stack.capabilities.model_copy(update={"max_pp": max_pp, "pp_to_layers": False})
+        stack = stack.model_copy(update={"capabilities": caps})
+    specs = spec_options(model, stack, spec)
     points: list[PlanPoint] = []
-    plans = candidate_plans(model, system, max_pp)
+    plans = candidate_plans(model, system, stack=stack)
     rejected: dict[str, str] = {}
     feasible = 0
-    for plan in plans:
+    n = system.num_chips
+    fitted_tp: set[tuple[int, int]] = set()
+    for plan in sorted(plans, key=lambda p: (p.pp, p.tp, p.ep)):
+        # Pipelines within a node only when the layout does not fit without one (the stacks'
+        # public configurations use tp, ep and attention-DP inside a scale-up domain), except
+        # on SRAM-resident stacks, which place layers chip by chip.
+        if plan.pp > 1 and not stack.capabilities.pp_to_layers and (plan.tp, plan.ep) in fitted_tp:
+            continue
+        used = n // plan.chips_per_replica * plan.chips_per_replica
+        sys_used = system if used == n else system.model_copy(update={"num_chips": used})
         try:
-            setup = make_setup(model, system, plan, precision)
+            setup = make_setup(model, sys_used, plan, precision, stack)
             b_max, _, _, _ = max_batch(setup, wl)
         except JalapenoError as exc:
             rejected[plan.label()] = str(exc)
             continue
+        fitted_tp.add((plan.tp, plan.ep))
         feasible += 1
-        grid = batch_grid(b_max)
-        r = evaluate(setup, wl, grid)
-        chips = system.num_chips
-        per_chip = r["throughput"] / chips
-        user = 1.0 / r["tpot"]
-        tpj = r["throughput"] / r["power"]
-        ok = np.ones(grid.shape, dtype=bool)
-        if slo_tpot_s:
-            ok &= r["tpot"] <= slo_tpot_s
-        if slo_ttft_s:
-            ok &= r["ttft"] <= slo_ttft_s
-        for i in np.flatnonzero(ok):
-            usd = None
-            if chip_hour_usd is not None:
-                hours_per_mtok = 1e6 / r["throughput"][i] / 3600
-                usd = hours_per_mtok * (chips * chip_hour_usd + r["power"][i] / 1000 * usd_per_kwh)
-            points.append(PlanPoint(plan.label(), setup.replicas, int(grid[i]) * setup.replicas,
-                                    float(per_chip[i]), float(user[i]), float(r["ttft"][i]), float(r["tpot"][i]),
-                                    float(tpj[i]), usd))
+        label, short = setup.prec.label(), short_label(setup.prec)
+        usable = []
+        for sp in specs:
+            try:
+                b_sp, _, _, _ = max_batch(replace(setup, spec=sp), wl)
+            except JalapenoError:
+                continue
+            usable.append((sp, b_sp))
+        if not usable:
+            continue
+        b_top = max(b for _, b in usable)
+        grid = batch_grid(b_top, per_doubling=8)
+        results = evaluate_specs(setup, wl, grid, [sp for sp, _ in usable])
+        idle_w = (n - used) * system.chip.power.idle_w
+        for (sp, b_sp), r in zip(usable, results, strict=True):
+            per_chip = r["throughput"] / n
+            user = 1.0 / r["tpot"]
+            power = r["power"] + idle_w
+            tpj = r["throughput"] / power
+            ok = grid <= b_sp
+            if slo_tpot_s:
+                ok &= r["tpot_p99"] <= slo_tpot_s
+            if slo_ttft_s:
+                ok &= r["ttft"] <= slo_ttft_s
+            for i in np.flatnonzero(ok):
+                usd = None
+                if chip_hour_usd is not None:
+                    hours_per_mtok = 1e6 / r["throughput"][i] / 3600
+                    usd = hours_per_mtok * (n * chip_hour_usd + power[i] / 1000 * usd_per_kwh)
+                points.append(PlanPoint(plan.label(), setup.replicas, used, int(grid[i]) * setup.replicas, label, short,
+                                        sp.label(), False, float(per_chip[i]), float(user[i]), float(r["ttft"][i]),
+                                        float(r["tpot"][i]), float(r["tpot_p50"][i]), float(r["tpot_p99"][i]),
+                                        float(tpj[i]), float(power[i]), usd))
     frontier = pareto(points)
     best = {}
     if points:

@@ -22,7 +22,7 @@ and verifies k + 1 tokens per sequence.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -115,8 +115,14 @@ def make_setup(model: ModelSpec, system: SystemSpec, plan: ParallelPlan | None =
     chip = system.chip
     plan = plan or ParallelPlan(tp=min(system.num_chips, system.scale_up_chips))
     plan.check(model, system.num_chips, system.scale_up_chips)
-    prec = precision_for(precision or model.native_format, chip.native_formats())
-    return Setup(model, system, plan, prec, stack or load_stack(chip.software_stack), spec or NO_SPEC)
+    stack = stack or load_stack(chip.software_stack)
+    name = precision or model.native_format
+    # The checkpoint's own storage and bf16 modules apply when it runs at its native precision.
+    native = name == model.native_format
+    storage = model.quant_storage if native else ""
+    act4 = stack.capabilities.mxfp4_activations if storage == "mxfp4" else "fp4"
+    prec = precision_for(name, chip.native_formats(), storage, model.bf16_modules if native else frozenset(), act4)
+    return Setup(model, system, plan, prec, stack, spec or NO_SPEC)
 
 
 def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
@@ -152,36 +158,68 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
 
 def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndarray]:
     """Steady-state figures for an array of per-replica batch sizes (one engine pass for all)."""
+    return evaluate_specs(setup, wl, batch_per_replica, [setup.spec])[0]
+
+
+def _shapes(setup: Setup, wl: Workload, B: np.ndarray, spec: SpecDecoding) -> dict:
+    """The three step shapes of one speculative setting at each batch size: decode only, the
+    mean step that carries prompt tokens, and a step carrying exactly one chunk."""
+    s = setup
+    micro = B / s.plan.pp / s.plan.attn_dp  # one attention group's share of one microbatch
+    gain = spec.tokens_per_step  # tokens per sequence per step
+    prompt = wl.input_tokens / wl.beams  # prompt tokens per sequence (beams share one prefill)
+    new_prompts = micro * gain / wl.output_tokens  # sequences started per step
+    room = np.maximum(s.stack.max_num_tokens - micro * spec.width, 1.0)  # budget the decodes leave
+    chunks = np.ceil(wl.input_tokens / room)  # steps a whole prompt takes
+    chunk = wl.input_tokens / chunks
+    frac = np.maximum(np.minimum(new_prompts / wl.beams * chunks, 1.0), 1e-12)  # steps carrying a chunk
+    per_carrying = new_prompts * prompt / frac  # prompt tokens in a step that carries any
+    zero = np.zeros(B.size)
+    prior = (wl.input_tokens - chunk) / 2
+    return {"micro": micro, "gain": gain, "prompt": prompt, "new_prompts": new_prompts, "room": room,
+            "chunks": chunks, "chunk": chunk, "frac": frac,
+            "decode_seqs": np.concatenate([micro, micro, micro]),
+            "prefill_seqs": np.concatenate([zero, np.maximum(per_carrying / chunk, 1.0), zero + 1.0]),
+            "prefill_tokens": np.concatenate([zero, per_carrying, chunk + zero]),
+            "prefill_context": np.concatenate([zero, prior, prior]),
+            "decode_width": np.full(3 * B.size, float(spec.width))}
+
+
+_BATCH_KEYS = ("decode_seqs", "prefill_seqs", "prefill_tokens", "prefill_context", "decode_width")
+
+
+def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[SpecDecoding]) -> list[dict]:
+    """`evaluate` for several speculative settings of one layout: the target's steps of all of them
+    in one engine pass, and one pass per draft."""
     s = setup
     B = np.atleast_1d(np.asarray(batch_per_replica, dtype=float))
     n = B.size
-    pp = s.plan.pp
-    micro = B / pp / s.plan.attn_dp  # one attention group's share of one microbatch
-    spec = s.spec
-    gain = spec.tokens_per_step  # tokens per sequence per step
-    width = spec.width
-    prompt = wl.input_tokens / wl.beams  # prompt tokens per sequence (beams share one prefill)
-    new_prompts = micro * gain / wl.output_tokens  # prompts (per sequence) started per step
-    room = np.maximum(s.stack.max_num_tokens - micro * width, 1.0)  # budget the decodes leave
-    chunks = np.ceil(wl.input_tokens / room)  # steps a whole prompt takes
-    chunk = wl.input_tokens / chunks
-    frac = np.minimum(new_prompts / wl.beams * chunks, 1.0)  # steps that carry a prompt chunk
-    frac = np.maximum(frac, 1e-12)
-    per_carrying = new_prompts * prompt / frac  # prompt tokens in a step that carries any
     ctx = wl.input_tokens + wl.output_tokens / 2
-    zero = np.zeros(n)
-    prior = (wl.input_tokens - chunk) / 2
-    # Three shapes per batch size, in one engine pass: decode only, the mean step that carries
-    # prompt tokens, and a step carrying exactly one chunk.
-    batch = Batch.of(decode_seqs=np.concatenate([micro, micro, micro]), decode_context=ctx,
-                     prefill_seqs=np.concatenate([zero, np.maximum(per_carrying / chunk, 1.0), zero + 1.0]),
-                     prefill_tokens=np.concatenate([zero, per_carrying, chunk + zero]),
-                     prefill_context=np.concatenate([zero, prior, prior]), decode_width=width)
+    shapes = [_shapes(s, wl, B, sp) for sp in specs]
+    batch = Batch.of(decode_context=ctx, **{k: np.concatenate([sh[k] for sh in shapes]) for k in _BATCH_KEYS})
     cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch, s.topology)
-    time, energy = cost.time_s, cost.energy_j
-    if spec.draft_model is not None:
-        d = draft_step_cost(draft_setup(s), batch, spec.tokens)
-        time, energy = time + d.time_s, energy + d.energy_j
+    bounds = cost.bound()
+    out = []
+    for i, (sp, sh) in enumerate(zip(specs, shapes, strict=True)):
+        lo = 3 * n * i
+        time, energy = cost.time_s[lo:lo + 3 * n], cost.energy_j[lo:lo + 3 * n]
+        if sp.draft_model is not None:
+            dset = replace(s, spec=sp)
+            d = draft_step_cost(draft_setup(dset), Batch.of(decode_context=ctx, **{k: sh[k] for k in _BATCH_KEYS}),
+                                sp.tokens)
+            time, energy = time + d.time_s, energy + d.energy_j
+        r = _steady(s, B, sh, time, energy)
+        r["flops"] = sh["frac"] * cost.flops[lo + n:lo + 2 * n] + (1 - sh["frac"]) * cost.flops[lo:lo + n]
+        r["hbm_bytes"] = sh["frac"] * cost.hbm_bytes[lo + n:lo + 2 * n] + (1 - sh["frac"]) * cost.hbm_bytes[lo:lo + n]
+        r["bound"] = bounds[lo:lo + n]
+        r["power_capped"] = cost.power_capped[lo:lo + n] | cost.power_capped[lo + n:lo + 2 * n]
+        out.append(r)
+    return out
+
+
+def _steady(s: Setup, B: np.ndarray, sh: dict, time: np.ndarray, energy: np.ndarray) -> dict:
+    n = B.size
+    pp, gain, frac = s.plan.pp, sh["gain"], sh["frac"]
     t_dec, t_pre, t_one = time[:n], time[n:2 * n], time[2 * n:]
     t_mean = frac * t_pre + (1 - frac) * t_dec
     e_mean = frac * energy[n:2 * n] + (1 - frac) * energy[:n]
@@ -195,20 +233,17 @@ def evaluate(setup: Setup, wl: Workload, batch_per_replica) -> dict[str, np.ndar
     biased = (frac * t_pre ** 2 + (1 - frac) * t_dec ** 2) / t_mean
     residual = biased / 2 * (1 - np.exp(-B))
     # Its first chunk shares the next step with the prompt tokens that arrived during that step
-    # (prompt tokens arrive at P per mean step), within the room the decodes leave; a prompt's
-    # cost is close to linear in the number of co-batched chunks.
-    others = np.minimum(new_prompts * prompt * biased / t_mean, np.maximum(room - chunk, 0.0))
+    # (prompt tokens arrive at P per mean step), within the room the decodes leave; a step's cost
+    # is close to linear in the number of co-batched chunks.
+    chunk = sh["chunk"]
+    others = np.minimum(sh["new_prompts"] * sh["prompt"] * biased / t_mean, np.maximum(sh["room"] - chunk, 0.0))
     t_mine = np.maximum(t_one + others / chunk * (t_one - t_dec), t_pre)
-    ttft = residual + chunks * t_mine * pp
+    ttft = residual + sh["chunks"] * t_mine * pp
     # Inter-token gaps: the decode-only step most users see, and a step carrying a chunk.
     p50 = np.where(frac < 0.5, t_dec, t_pre) * pp / gain
     p99 = np.where(frac > 0.01, t_mine, t_dec) * pp / gain
-    flops = frac * cost.flops[n:2 * n] + (1 - frac) * cost.flops[:n]
-    hbm = frac * cost.hbm_bytes[n:2 * n] + (1 - frac) * cost.hbm_bytes[:n]
     return {"B": B, "tpot": tpot, "tpot_p50": p50, "tpot_p99": p99, "throughput": tput, "power": power,
-            "ttft": ttft, "chunks": chunks, "prefill_fraction": np.minimum(frac, 1.0), "flops": flops,
-            "hbm_bytes": hbm, "bound": cost.bound()[:n],
-            "power_capped": cost.power_capped[:n] | cost.power_capped[n:2 * n]}
+            "ttft": ttft, "chunks": sh["chunks"], "prefill_fraction": np.minimum(frac, 1.0)}
 
 
 def predict(model: ModelSpec, system: SystemSpec, wl: Workload, plan: ParallelPlan | None = None,
@@ -240,7 +275,7 @@ def _prediction(setup: Setup, wl: Workload, b: int, limit: str, kv_free: float, 
     tpot = float(r["tpot"][0])
     return Prediction(
         model=setup.model.id, chip=setup.system.chip.id, chips=chips, layout=setup.plan.label(),
-        precision=setup.prec.weights, software_stack=setup.stack.id, input_tokens=wl.input_tokens,
+        precision=setup.prec.label(), software_stack=setup.stack.id, input_tokens=wl.input_tokens,
         output_tokens=wl.output_tokens, concurrency=b * setup.replicas, replicas=setup.replicas,
         speculative=setup.spec.label(), tokens_per_step=setup.spec.tokens_per_step,
         output_tokens_per_s=tput, output_tokens_per_s_per_chip=tput / chips,
@@ -253,12 +288,14 @@ def _prediction(setup: Setup, wl: Workload, b: int, limit: str, kv_free: float, 
     )
 
 
-def batch_grid(b_max: int) -> np.ndarray:
-    """Batch sizes to sweep: every size up to 16, then about 24 per doubling, up to b_max."""
-    small = np.arange(1, min(b_max, 16) + 1)
-    if b_max <= 16:
+def batch_grid(b_max: int, per_doubling: int = 24) -> np.ndarray:
+    """Batch sizes to sweep: every size up to 16 (8 on a coarse grid), then `per_doubling` per
+    doubling, up to b_max."""
+    dense = 16 if per_doubling >= 16 else 8
+    small = np.arange(1, min(b_max, dense) + 1)
+    if b_max <= dense:
         return small.astype(float)
-    big = np.unique(np.round(np.geomspace(16, b_max, int(np.log2(b_max / 16) * 24) + 2)))
+    big = np.unique(np.round(np.geomspace(dense, b_max, int(np.log2(b_max / dense) * per_doubling) + 2)))
     return np.unique(np.concatenate([small, big])).astype(float)
 
 

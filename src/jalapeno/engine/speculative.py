@@ -106,6 +106,9 @@ class SpecDecoding:
             return "none"
         return f"{self.method} k={self.tokens} ({self.tokens_per_step:.2f} tokens/step)"
 
+    def short_label(self) -> str:
+        return "none" if not self.enabled else f"{self.method} k={self.tokens}"
+
 
 NO_SPEC = SpecDecoding()
 
@@ -168,6 +171,36 @@ def resolve_spec(model: ModelSpec, method: str | None, tokens: int | None = None
                                 f"{model.id}'s has {model.vocab}; a draft must share the target's tokenizer")
         head = draft_model
     return SpecDecoding(method, k, tuple(float(a) for a in acc), head, source)
+
+
+@dataclass(frozen=True)
+class SpecRequest:
+    """What a user asked for: a method (None or "auto": every method the stack and model run, with
+    published defaults), its draft length and acceptance, a draft model."""
+
+    method: str | None = None
+    tokens: int | None = None
+    acceptance: str | float | tuple[float, ...] | None = None
+    draft_model: ModelSpec | None = None
+
+
+# Methods searched by default: those whose default acceptance is a published measurement for the
+# model family (ngram depends on the text being repeated; draft needs a draft model named).
+AUTO_METHODS = ("eagle", "mtp")
+
+
+def spec_options(model: ModelSpec, stack, request: SpecRequest | None) -> list[SpecDecoding]:
+    """The speculative settings a planner searches for a model on a stack."""
+    supported = tuple(stack.capabilities.spec_methods)
+    if request is None or request.method in (None, "auto"):
+        out = [NO_SPEC]
+        for m in AUTO_METHODS:
+            if m in supported and (m != "mtp" or model.mtp_layers):
+                out.append(resolve_spec(model, m, request.tokens if request else None,
+                                        request.acceptance if request else None, supported=supported))
+        return out
+    return [resolve_spec(model, request.method, request.tokens, request.acceptance, request.draft_model,
+                         supported, stack.id)]
 
 
 def eagle_head(model: ModelSpec) -> ModelSpec:

@@ -82,6 +82,8 @@ def step_ops(model: ModelSpec, batch: Batch, prec: Precision, plan: ParallelPlan
     """The operators one chip runs in a step: the model's layers (models.lowering) and, in a
     pipeline, sending the activations on to the next stage."""
     ops = lower_step(model, batch, prec, plan.tp, plan.pp, plan.ep)
+    if prec.dequant:
+        ops.append(dequant_op(ops, prec))
     if plan.pp > 1:
         ops.append(SendRecv("pipeline_send", batch.tokens * model.hidden * 2.0, 1.0, 2 * plan.tp))
     return ops
@@ -96,6 +98,24 @@ def prefill_share(batch: Batch) -> np.ndarray:
     """Share of steps that carry prompt tokens: 1 for a step with a prefill chunk; the expected
     share for a steady-state step in which B/OSL new prompts arrive per step."""
     return np.clip(batch.prefill_seqs, 0.0, 1.0)
+
+
+# Vector operations per weight dequantized: unpack/convert and apply the block scale.
+DEQUANT_OPS_PER_WEIGHT = 2.0
+
+
+def dequant_op(ops: list[Op], prec: Precision) -> Elementwise:
+    """Dequantizing the quantized weights a step reads to the activation format, on the vector
+    units (a chip without matrix units for the weight format: W4A8 / W4A16 on Hopper, MI300X,
+    TPU, Trainium). Fused into the GEMMs' operand loads (no launch, no extra memory traffic)."""
+    elements = 0.0
+    for op in ops:
+        if isinstance(op, Gemm) and op.weights == prec.stored:
+            groups = 1.0 if op.groups is None else np.asarray(op.groups, dtype=float)
+            elements = elements + float(op.n) * op.k * groups * op.count
+    shape = np.shape(ops[0].m) if ops and isinstance(ops[0], Gemm) else (1,)
+    flops = np.broadcast_to(np.asarray(elements, dtype=float) * DEQUANT_OPS_PER_WEIGHT, shape)
+    return Elementwise("weight_dequant", np.zeros(shape), flops, 0, 1.0)
 
 
 def step_cost(model: ModelSpec, chip: ChipSpec, stack: StackProfile, prec: Precision, plan: ParallelPlan,

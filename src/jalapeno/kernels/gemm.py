@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jalapeno.formats import BYTES_PER_ELEMENT
+from jalapeno.formats import BYTES_PER_ELEMENT, base_format, format_bits
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.kernels.cost import COMPUTE, MEMORY, ONCHIP, OpCost, pick_bound
 from jalapeno.kernels.execution import is_compiler_scheduled, op_fixed_s, unit_flops
@@ -31,9 +31,10 @@ _SPLIT_K = np.array([1, 2, 4, 8])
 
 
 def compute_format(weights: str, activations: str) -> str:
-    """Matrix engines run at the wider of the two operand formats."""
-    width = {"fp4": 4, "int4": 4, "fp8": 8, "int8": 8, "bf16": 16, "fp16": 16, "fp32": 32}
-    return weights if width[weights] >= width[activations] else activations
+    """Matrix engines run at the wider of the two operand formats (storage formats such as mxfp4
+    compute in their family, fp4)."""
+    weights, activations = base_format(weights), base_format(activations)
+    return weights if format_bits(weights) >= format_bits(activations) else activations
 
 
 def _tile_candidates(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray]:

@@ -92,22 +92,46 @@ def parse_config(cfg: dict[str, Any], model_id: str, where: str = "<config>") ->
         groups[(attn, moe_mlp if moe_layers[i] else dense_mlp)] += 1
     layers = tuple(LayerGroup(count=c, attention=a, mlp=m) for (a, m), c in groups.items())
 
-    quant = cfg.get("quantization_config") or {}
-    native = "bf16"
-    qtext = json.dumps(quant).lower()
-    if "mxfp4" in qtext or "fp4" in qtext:
-        native = "fp4"
-    elif "fp8" in qtext or "float8" in qtext:
-        native = "fp8"
+    quant = top.get("quantization_config") or cfg.get("quantization_config") or {}
+    native, storage, kept = _quantization(quant)
     tied = bool(cfg.get("tie_word_embeddings", top.get("tie_word_embeddings", False)))
     return ModelSpec(
         id=model_id, architecture=model_type or "unknown", hidden=hidden, vocab=vocab, layers=layers,
         tied_embeddings=tied, max_context=r.int("max_position_embeddings", "n_positions", "seq_length", default=0),
-        native_format=native, mtp_layers=r.int("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_layers",
-                                               default=0),
+        native_format=native, quant_storage=storage, bf16_modules=kept,
+        mtp_layers=r.int("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_layers", default=0),
         source=str(top.get("_source", where)),
         published_params=dict(top.get("_published_params") or {}),
     )
+
+
+# Module-name fragments of quantization_config exclusion lists and the module kind they keep bf16.
+_KEPT = (("self_attn", "attention"), ("attn", "attention"), ("router", "router"), ("mlp.gate", "router"),
+         ("embed", "embedding"), ("lm_head", "lm_head"), ("shared_expert", "shared_experts"))
+
+
+def _quantization(quant: dict) -> tuple[str, str, frozenset]:
+    """(native precision, storage format, module kinds kept in bf16) of a quantization_config."""
+    if not isinstance(quant, dict) or not quant:
+        return "bf16", "", frozenset()
+    text = json.dumps(quant).lower()
+    method = str(quant.get("quant_method", "")).lower()
+    algo = str(quant.get("quant_algo", "")).lower()
+    if method == "mxfp4" or "mxfp4" in text:
+        native, storage = "fp4", "mxfp4"
+    elif "nvfp4" in text or algo == "fp4" or "fp4" in text:
+        native, storage = "fp4", "nvfp4"
+    elif "fp8" in text or "float8" in text or "e4m3" in text:
+        native, storage = "fp8", ("fp8-block" if quant.get("weight_block_size") else "fp8")
+    else:
+        return "bf16", "", frozenset()
+    excluded = []
+    for key in ("modules_to_not_convert", "ignore", "ignored_layers", "exclude_modules"):
+        val = quant.get(key)
+        if isinstance(val, list):
+            excluded += [str(v).lower() for v in val]
+    kept = {kind for name in excluded for frag, kind in _KEPT if frag in name}
+    return native, storage, frozenset(kept)
 
 
 def _attention_kinds(cfg: dict, n_layers: int, model_type: str) -> list[tuple[int, int]]:

@@ -39,14 +39,15 @@ class Batch:
     prefill_context: np.ndarray
     # Tokens each decoding sequence adds in the step: 1, or k + 1 when verifying k drafted tokens
     # (their queries share one read of the sequence's cache; each needs its own logits).
-    decode_width: int = 1
+    decode_width: np.ndarray
 
     @staticmethod
     def of(decode_seqs=0, decode_context=0, prefill_seqs=0, prefill_tokens=0, prefill_context=0,
-           decode_width: int = 1) -> Batch:
+           decode_width=1) -> Batch:
         arrs = np.broadcast_arrays(*(np.atleast_1d(np.asarray(x, dtype=float)) for x in
-                                     (decode_seqs, decode_context, prefill_seqs, prefill_tokens, prefill_context)))
-        return Batch(*arrs, decode_width=int(decode_width))
+                                     (decode_seqs, decode_context, prefill_seqs, prefill_tokens, prefill_context,
+                                      decode_width)))
+        return Batch(*arrs)
 
     @property
     def decode_tokens(self) -> np.ndarray:
@@ -132,7 +133,7 @@ def _wide_ep_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: fl
     """Wide expert parallelism (ep > tp): `T` is one attention group's tokens; ep/tp groups feed
     the experts, each chip holds E/ep whole experts; dispatch and combine are all-to-alls in
     which each chip sends its 1/tp share of the group's tokens, top_k copies each."""
-    w, act = prec.weights, prec.activations
+    w, act, ws = prec.module_weights("experts"), prec.activations, prec.module_weights("shared_experts")
     up = m.matrices - 1
     groups = ep // tp
     global_tokens = T * groups
@@ -153,13 +154,13 @@ def _wide_ep_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: fl
     ]
     if m.shared_intermediate:
         sh = -(-m.shared_intermediate // tp)
-        ops += [Gemm("shared_up", T, up * sh, h, count, w, act), Gemm("shared_down", T, h, sh, count, w, act)]
+        ops += [Gemm("shared_up", T, up * sh, h, count, ws, act), Gemm("shared_down", T, h, sh, count, ws, act)]
     return ops
 
 
 def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, count: float) -> list[Op]:
     T = b.tokens
-    w, act, kvb = prec.weights, prec.activations, prec.kv_bytes()
+    w, act, kvb = prec.module_weights("attention"), prec.activations, prec.kv_bytes()
     heads_l = a.heads // tp
     ops: list[Op] = []
     pseqs = np.maximum(b.prefill_seqs, 1e-9)
@@ -168,6 +169,9 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
     read = b.prefill_seqs * np.minimum(b.prefill_context + chunk,
                                        (a.window + chunk) if a.window else np.inf)
     dctx = b.decode_seqs * attended_context(b.decode_context, a.window, a.chunk)
+    # Decode queries per head-slot: w verified tokens per sequence share one read of its cache.
+    width = b.decode_width
+    dec_heads = heads_l if np.all(width == 1) else heads_l * width
     if a.is_mla:
         latent = a.kv_lora_rank + a.qk_rope_head_dim
         if a.q_lora_rank:
@@ -184,7 +188,7 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
         # Decode absorbs the up-projections into the query and output (weight-absorbed MLA).
         ops.append(Gemm("q_absorb", b.decode_tokens, a.kv_lora_rank, a.qk_nope_head_dim, count, "bf16", "bf16",
                         groups=float(heads_l)))
-        ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l * b.decode_width, 1, latent,
+        ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, dec_heads, 1, latent,
                                    a.kv_lora_rank, latent, kvb, count))
         ops.append(Gemm("v_absorb", b.decode_tokens, a.v_head_dim, a.kv_lora_rank, count, "bf16", "bf16",
                         groups=float(heads_l)))
@@ -194,8 +198,7 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
     ops.append(Gemm("qkv_proj", T, (heads_l + 2 * kv_l) * a.head_dim, h, count, w, act))
     ops.append(PrefillAttention("prefill_attention", b.prefill_seqs, b.prefill_tokens, pairs, read,
                                 heads_l, kv_l, a.head_dim, a.head_dim, kvb, count))
-    # Verifying w tokens per sequence: w queries per head share one read of its cache.
-    ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, heads_l * b.decode_width, kv_l, a.head_dim,
+    ops.append(DecodeAttention("decode_attention", b.decode_seqs, dctx, dec_heads, kv_l, a.head_dim,
                                a.head_dim, 2 * kv_l * a.head_dim, kvb, count))
     ops.append(Gemm("o_proj", T, h, heads_l * a.head_dim, count, w, act))
     return ops
@@ -217,7 +220,9 @@ def ep_imbalance(assignments, ep: int):
 
 
 def _mlp_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: float) -> list[Op]:
-    w, act = prec.weights, prec.activations
+    act = prec.activations
+    w = prec.module_weights("experts" if m.is_moe else "mlp")
+    ws = prec.module_weights("shared_experts")
     up = m.matrices - 1
     if m.is_moe and ep > tp:
         return _wide_ep_ops(m, h, T, prec, tp, ep, count)
@@ -241,5 +246,5 @@ def _mlp_ops(m: Mlp, h: int, T, prec: Precision, tp: int, ep: int, count: float)
     ]
     if m.shared_intermediate:
         sh = -(-m.shared_intermediate // tp)
-        ops += [Gemm("shared_up", T, up * sh, h, count, w, act), Gemm("shared_down", T, h, sh, count, w, act)]
+        ops += [Gemm("shared_up", T, up * sh, h, count, ws, act), Gemm("shared_down", T, h, sh, count, ws, act)]
     return ops

@@ -140,6 +140,10 @@ class ModelSpec:
     max_context: int = 0
     native_format: str = "bf16"
     mtp_layers: int = 0  # multi-token-prediction modules shipped with the model (DeepSeek-V3/R1: 1)
+    # From quantization_config: how the checkpoint stores its quantized weights (mxfp4, nvfp4,
+    # fp8-block, fp8; "" if not quantized) and the module kinds it keeps in bf16.
+    quant_storage: str = ""
+    bf16_modules: frozenset = frozenset()
     source: str = ""
     published_params: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -186,7 +190,8 @@ class ModelSpec:
             "sliding_window_layers": sum(g.count for g in self.layers if g.attention.window),
             "chunked_attention_layers": sum(g.count for g in self.layers if g.attention.chunk),
             "total_params": self.total_params, "active_params": self.active_params, "moe": self.is_moe,
-            "mtp_layers": self.mtp_layers,
+            "mtp_layers": self.mtp_layers, "quantization": self.quant_storage or None,
+            "bf16_modules": sorted(self.bf16_modules),
             "native_format": self.native_format, "source": self.source,
         }
         if moe:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
+from jalapeno.stacks.capabilities import Capabilities
 
 _FILE = resources.files("jalapeno.stacks") / "data" / "stacks.yaml"
 
@@ -77,6 +78,8 @@ class StackProfile(BaseModel):
             if not lo <= getattr(self, name) <= hi or lo == hi:
                 raise ValueError(f"ranges.{name}: [{lo}, {hi}] must span the value {getattr(self, name)}")
         return self
+    # What the stack runs (layouts, speculative methods, disaggregation): stacks/capabilities.py.
+    capabilities: Capabilities = Capabilities()
 
     def gemm_efficiency(self, compute_format: str) -> float:
         if compute_format in ("fp4", "int4"):
@@ -90,8 +93,16 @@ class StackProfile(BaseModel):
 
 
 @lru_cache(maxsize=1)
+def _file() -> dict:
+    return yaml.safe_load(_FILE.read_text())
+
+
 def _all_raw() -> dict:
-    return yaml.safe_load(_FILE.read_text())["stacks"]
+    return _file()["stacks"]
+
+
+def _capabilities_raw() -> dict:
+    return _file().get("capabilities") or {}
 
 
 def stack_ids() -> list[str]:
@@ -104,6 +115,10 @@ def load_stack(stack_id: str) -> StackProfile:
     if stack_id not in raw:
         raise UnknownIdError("software stack", stack_id, list(raw))
     try:
-        return StackProfile.model_validate({"id": stack_id, **raw[stack_id]})
+        entry = {"id": stack_id, **raw[stack_id]}
+        caps = _capabilities_raw().get(stack_id)
+        if caps is not None:
+            entry["capabilities"] = caps
+        return StackProfile.model_validate(entry)
     except ValidationError as exc:
         raise SpecError(f"{_FILE} (stack {stack_id})", pydantic_problems(exc)) from None
