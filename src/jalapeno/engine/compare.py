@@ -68,7 +68,11 @@ def candidate_plans(model: ModelSpec, system: SystemSpec, max_pp: int = 8, stack
             if experts:
                 eps = [e for e in powers if experts % e == 0 and (tp % e == 0 or e % tp == 0)]
                 if caps:
-                    eps = [e for e in eps if e <= caps.max_ep and e <= domain and (e <= tp or caps.attention_dp)]
+                    # Inside the tp group the stacks split experts tp ways (EP = TP) or not at all
+                    # (experts tensor-parallel, EP = 1), as their public configurations do; beyond
+                    # it, wide EP with attention data parallelism where the stack has it.
+                    eps = [e for e in eps if e <= caps.max_ep and e <= domain
+                           and (e in (1, tp) or (e > tp and caps.attention_dp))]
             for e in eps:
                 plan = ParallelPlan(tp=tp, pp=pp, ep=e)
                 if plan.chips_per_replica > n:

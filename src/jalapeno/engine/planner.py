@@ -26,6 +26,7 @@ from jalapeno.models.spec import ModelSpec
 from jalapeno.stacks import StackProfile, load_stack
 
 OBJECTIVES = ("throughput", "tokens-per-joule", "cost")
+_GRID = batch_grid(1 << 20, per_doubling=4)
 
 
 @dataclass
@@ -114,10 +115,13 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         if not usable:
             continue
         b_top = max(b for _, b in usable)
-        grid = batch_grid(b_top, per_doubling=8)
+        # One grid for every layout (cut at its largest batch), so GEMMs of equal shapes repeat
+        # across layouts and are costed once (engine/gemm_memo.py).
+        grid = np.unique(np.append(_GRID[_GRID < b_top], b_top))
         results = evaluate_specs(setup, wl, grid, [sp for sp, _ in usable])
         idle_w = (n - used) * system.chip.power.idle_w
         for (sp, b_sp), r in zip(usable, results, strict=True):
+            sp_label = sp.label()
             per_chip = r["throughput"] / n
             user = 1.0 / r["tpot"]
             power = r["power"] + idle_w
@@ -133,7 +137,7 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
                     hours_per_mtok = 1e6 / r["throughput"][i] / 3600
                     usd = hours_per_mtok * (n * chip_hour_usd + power[i] / 1000 * usd_per_kwh)
                 points.append(PlanPoint(plan.label(), setup.replicas, used, int(grid[i]) * setup.replicas, label, short,
-                                        sp.label(), False, float(per_chip[i]), float(user[i]), float(r["ttft"][i]),
+                                        sp_label, False, float(per_chip[i]), float(user[i]), float(r["ttft"][i]),
                                         float(r["tpot"][i]), float(r["tpot_p50"][i]), float(r["tpot_p99"][i]),
                                         float(tpj[i]), float(power[i]), usd))
     frontier = pareto(points)

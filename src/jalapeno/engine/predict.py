@@ -196,9 +196,15 @@ def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[Sp
     n = B.size
     ctx = wl.input_tokens + wl.output_tokens / 2
     shapes = [_shapes(s, wl, B, sp) for sp in specs]
-    batch = Batch.of(decode_context=ctx, **{k: np.concatenate([sh[k] for sh in shapes]) for k in _BATCH_KEYS})
-    cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch, s.topology)
-    bounds = cost.bound()
+    # Each distinct step shape is costed once (with few prompts in flight, the mean step that
+    # carries a chunk is the one-chunk step).
+    rows = np.stack([np.concatenate([sh[k] for sh in shapes]) for k in _BATCH_KEYS], axis=1)
+    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    batch = Batch.of(decode_context=ctx, **{k: uniq[:, j] for j, k in enumerate(_BATCH_KEYS)})
+    unique_cost = step_cost(s.model, s.system.chip, s.stack, s.prec, s.plan, batch, s.topology)
+    cost = _Expanded(unique_cost, inverse)
+    bounds = cost.bounds
     out = []
     for i, (sp, sh) in enumerate(zip(specs, shapes, strict=True)):
         lo = 3 * n * i
@@ -215,6 +221,17 @@ def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[Sp
         r["power_capped"] = cost.power_capped[lo:lo + n] | cost.power_capped[lo + n:lo + 2 * n]
         out.append(r)
     return out
+
+
+class _Expanded:
+    """A StepCost of distinct shapes, read back at every requested shape."""
+
+    def __init__(self, c, inverse: np.ndarray):
+        self.time_s, self.energy_j = c.time_s[inverse], c.energy_j[inverse]
+        self.flops, self.hbm_bytes = c.flops[inverse], c.hbm_bytes[inverse]
+        self.power_capped = c.power_capped[inverse]
+        names = c.bound()
+        self.bounds = [names[i] for i in inverse]
 
 
 def _steady(s: Setup, B: np.ndarray, sh: dict, time: np.ndarray, energy: np.ndarray) -> dict:

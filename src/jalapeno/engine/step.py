@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jalapeno.engine.gemm_memo import memo_gemm_cost
 from jalapeno.engine.power import cap_step, chip_power, work_energy
 from jalapeno.formats import Precision
 from jalapeno.hardware.spec import ChipSpec
@@ -22,7 +23,7 @@ from jalapeno.kernels.attention import decode_attention_cost, prefill_attention_
 from jalapeno.kernels.cost import BOUNDS, OpCost
 from jalapeno.kernels.elementwise import elementwise_cost
 from jalapeno.kernels.execution import step_time
-from jalapeno.kernels.gemm import compute_format, gemm_cost
+from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.lowering import Batch, lower_step
 from jalapeno.models.ops import (
     AllReduce,
@@ -59,7 +60,7 @@ class StepCost:
 
 def op_cost(op: Op, chip: ChipSpec, stack: StackProfile, prec: Precision, topo: Topology) -> OpCost:
     if isinstance(op, Gemm):
-        return gemm_cost(chip, stack, op.m, op.n, op.k, op.weights, op.activations, groups=op.groups)
+        return memo_gemm_cost(chip, stack, op.m, op.n, op.k, op.weights, op.activations, groups=op.groups)
     if isinstance(op, PrefillAttention):
         return prefill_attention_cost(chip, stack, op.seqs, op.tokens, op.pairs, op.kv_tokens_read, op.heads,
                                       op.kv_heads, op.qk_dim, op.v_dim, op.kv_bytes,
