@@ -210,8 +210,10 @@ class FastStep:
                     per_seq = min(per_seq, g.window)
                 elif g.chunk and per_seq >= g.chunk:
                     per_seq = g.chunk / 2
-                t, b, f, _, _, _ = decode_time(dk[g.kv_bytes], seqs, per_seq * seqs * decode_tokens_per_seq, g.heads,
-                                               g.kv_heads, g.qk, g.v, g.kv_values, g.kv_bytes, decode_tokens_per_seq)
+                # Verified tokens of a sequence share one read of its cache: w queries per head
+                # (models.lowering's DecodeAttention with heads x w).
+                t, b, f, _, _, _ = decode_time(dk[g.kv_bytes], seqs, per_seq * seqs, g.heads * decode_tokens_per_seq,
+                                               g.kv_heads, g.qk, g.v, g.kv_values, g.kv_bytes)
                 time += t * cnt
                 flops += f * cnt
                 hbm += b * cnt

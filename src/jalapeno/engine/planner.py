@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from jalapeno.engine.predict import Workload, batch_grid, evaluate_specs, make_setup, max_batch
+from jalapeno.engine.disagg import disaggregated, prefill_pool_shapes
+from jalapeno.engine.predict import Workload, batch_grid, evaluate_with_extra, make_setup, max_batch
 from jalapeno.engine.speculative import SpecRequest, spec_options
 from jalapeno.errors import JalapenoError
 from jalapeno.formats import short_label
@@ -48,6 +49,7 @@ class PlanPoint:
     output_tokens_per_joule: float
     power_w: float
     usd_per_million_tokens: float | None
+    prefill_replicas: int = 0  # disaggregated: replicas in the prefill pool (the rest decode)
     pareto: bool = False
 
     def to_dict(self) -> dict:
@@ -58,7 +60,10 @@ class PlanPoint:
         """Compact: `tp=1 ep=8 x8 eagle k=3`."""
         layout = " ".join(p for p in self.layout.split(",") if p != "pp=1")
         spec = "" if self.speculative == "none" else " " + self.speculative.split(" (")[0]
-        return f"{layout} x{self.replicas}{spec}" + (" disagg" if self.disaggregated else "")
+        if self.disaggregated:
+            pools = f" {self.prefill_replicas}P+{self.replicas - self.prefill_replicas}D"
+            return f"{layout} x{self.replicas}{spec} disagg{pools}"
+        return f"{layout} x{self.replicas}{spec}"
 
 
 @dataclass
@@ -118,28 +123,39 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         # One grid for every layout (cut at its largest batch), so GEMMs of equal shapes repeat
         # across layouts and are costed once (engine/gemm_memo.py).
         grid = np.unique(np.append(_GRID[_GRID < b_top], b_top))
-        results = evaluate_specs(setup, wl, grid, [sp for sp, _ in usable])
+        pool = prefill_pool_shapes(setup, wl)
+        results, pool_t, pool_e = evaluate_with_extra(setup, wl, grid, [sp for sp, _ in usable],
+                                                      pool[0] if pool else None)
         idle_w = (n - used) * system.chip.power.idle_w
-        for (sp, b_sp), r in zip(usable, results, strict=True):
+        split = (disaggregated(setup, wl, grid, results, [sp for sp, _ in usable], pool, pool_t, pool_e)
+                 if pool else None)
+        replicas = setup.replicas
+        for j, ((sp, b_sp), r) in enumerate(zip(usable, results, strict=True)):
             sp_label = sp.label()
-            per_chip = r["throughput"] / n
-            user = 1.0 / r["tpot"]
-            power = r["power"] + idle_w
-            tpj = r["throughput"] / power
-            ok = grid <= b_sp
-            if slo_tpot_s:
-                ok &= r["tpot_p99"] <= slo_tpot_s
-            if slo_ttft_s:
-                ok &= r["ttft"] <= slo_ttft_s
-            for i in np.flatnonzero(ok):
-                usd = None
-                if chip_hour_usd is not None:
-                    hours_per_mtok = 1e6 / r["throughput"][i] / 3600
-                    usd = hours_per_mtok * (n * chip_hour_usd + power[i] / 1000 * usd_per_kwh)
-                points.append(PlanPoint(plan.label(), setup.replicas, used, int(grid[i]) * setup.replicas, label, short,
-                                        sp_label, False, float(per_chip[i]), float(user[i]), float(r["ttft"][i]),
-                                        float(r["tpot"][i]), float(r["tpot_p50"][i]), float(r["tpot_p99"][i]),
-                                        float(tpj[i]), float(power[i]), usd))
+            variants = [(r, None)]
+            if split is not None:
+                variants.append((split[j], split[j]["prefill_replicas"]))
+            for res, n_pre in variants:
+                per_chip = res["throughput"] / n
+                user = 1.0 / res["tpot"]
+                power = res["power"] + idle_w
+                tpj = res["throughput"] / power
+                ok = grid <= b_sp
+                if slo_tpot_s:
+                    ok &= res["tpot_p99"] <= slo_tpot_s
+                if slo_ttft_s:
+                    ok &= res["ttft"] <= slo_ttft_s
+                for i in np.flatnonzero(ok):
+                    usd = None
+                    if chip_hour_usd is not None:
+                        hours_per_mtok = 1e6 / res["throughput"][i] / 3600
+                        usd = hours_per_mtok * (n * chip_hour_usd + power[i] / 1000 * usd_per_kwh)
+                    decoding = replicas if n_pre is None else replicas - int(n_pre[i])
+                    points.append(PlanPoint(
+                        plan.label(), replicas, used, int(grid[i]) * decoding, label, short, sp_label,
+                        n_pre is not None, float(per_chip[i]), float(user[i]), float(res["ttft"][i]),
+                        float(res["tpot"][i]), float(res["tpot_p50"][i]), float(res["tpot_p99"][i]), float(tpj[i]),
+                        float(power[i]), usd, 0 if n_pre is None else int(n_pre[i])))
     frontier = pareto(points)
     best = {}
     if points:

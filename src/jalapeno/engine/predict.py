@@ -191,6 +191,14 @@ _BATCH_KEYS = ("decode_seqs", "prefill_seqs", "prefill_tokens", "prefill_context
 def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[SpecDecoding]) -> list[dict]:
     """`evaluate` for several speculative settings of one layout: the target's steps of all of them
     in one engine pass, and one pass per draft."""
+    return evaluate_with_extra(setup, wl, batch_per_replica, specs)[0]
+
+
+def evaluate_with_extra(setup: Setup, wl: Workload, batch_per_replica, specs: list[SpecDecoding],
+                        extra: np.ndarray | None = None) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """`evaluate_specs`, also costing `extra` step shapes (rows of decode_seqs, prefill_seqs,
+    prefill_tokens, prefill_context, decode_width) in the same engine pass: (results, their
+    times, their energies)."""
     s = setup
     B = np.atleast_1d(np.asarray(batch_per_replica, dtype=float))
     n = B.size
@@ -199,6 +207,9 @@ def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[Sp
     # Each distinct step shape is costed once (with few prompts in flight, the mean step that
     # carries a chunk is the one-chunk step).
     rows = np.stack([np.concatenate([sh[k] for sh in shapes]) for k in _BATCH_KEYS], axis=1)
+    n_rows = rows.shape[0]
+    if extra is not None:
+        rows = np.concatenate([rows, np.atleast_2d(extra)])
     uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     batch = Batch.of(decode_context=ctx, **{k: uniq[:, j] for j, k in enumerate(_BATCH_KEYS)})
@@ -220,7 +231,7 @@ def evaluate_specs(setup: Setup, wl: Workload, batch_per_replica, specs: list[Sp
         r["bound"] = bounds[lo:lo + n]
         r["power_capped"] = cost.power_capped[lo:lo + n] | cost.power_capped[lo + n:lo + 2 * n]
         out.append(r)
-    return out
+    return out, cost.time_s[n_rows:], cost.energy_j[n_rows:]
 
 
 class _Expanded:
@@ -260,7 +271,8 @@ def _steady(s: Setup, B: np.ndarray, sh: dict, time: np.ndarray, energy: np.ndar
     p50 = np.where(frac < 0.5, t_dec, t_pre) * pp / gain
     p99 = np.where(frac > 0.01, t_mine, t_dec) * pp / gain
     return {"B": B, "tpot": tpot, "tpot_p50": p50, "tpot_p99": p99, "throughput": tput, "power": power,
-            "ttft": ttft, "chunks": sh["chunks"], "prefill_fraction": np.minimum(frac, 1.0)}
+            "ttft": ttft, "chunks": sh["chunks"], "prefill_fraction": np.minimum(frac, 1.0),
+            "t_decode": t_dec, "e_decode": energy[:n]}
 
 
 def predict(model: ModelSpec, system: SystemSpec, wl: Workload, plan: ParallelPlan | None = None,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from jalapeno.engine.predict import Workload, predict
 from jalapeno.serving.run import scenario_setup, simulate
 from jalapeno.serving.scenario import Scenario
+from jalapeno.serving.simulator import serving_spec
 
 
 @dataclass
@@ -75,7 +76,7 @@ def find_capacity(sc: Scenario, duration_s: float = 120.0, iterations: int = 8,
     replicas = sc.serving.replicas if not sc.serving.disaggregation.enabled else (
         sc.serving.disaggregation.prefill_replicas + sc.serving.disaggregation.decode_replicas)
     est = predict(setup.model, setup.system, Workload(int(w.input_tokens), int(w.output_tokens)), setup.plan,
-                  sc.precision, stack=setup.stack)
+                  sc.precision, stack=setup.stack, spec=serving_spec(setup, sc.serving))
     guess = replicas * est.output_tokens_per_s / max(w.output_tokens, 1)
     probes: list[tuple[float, bool, float, float]] = []
     best: tuple[float, dict] = (0.0, {})

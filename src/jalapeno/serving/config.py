@@ -41,13 +41,15 @@ class SchedulerConfig(_Strict):
 
 
 class SpeculativeConfig(_Strict):
-    """Speculative decoding: `draft` runs a smaller model k times per step; `ngram` proposes from
-    the prompt (no draft cost). Each draft token is accepted with probability `acceptance_rate`
-    given all earlier ones were; the target verifies k+1 tokens per sequence in one step."""
+    """Speculative decoding (engine/speculative.py): `draft` runs a smaller model k times per step,
+    `eagle` a one-layer EAGLE-3 style head, `mtp` the model's own multi-token-prediction module;
+    `ngram` proposes from the prompt (no draft cost). Each draft token is accepted with
+    probability `acceptance_rate` given all earlier ones were (unset: the method's published
+    default); the target verifies k+1 tokens per sequence in one step."""
 
-    method: Literal["none", "draft", "ngram"] = "none"
-    num_tokens: int = Field(default=4, ge=1, le=16)
-    acceptance_rate: float = Field(default=0.7, ge=0, le=1)
+    method: Literal["none", "draft", "ngram", "eagle", "mtp"] = "none"
+    num_tokens: int | None = Field(default=None, ge=1, le=16)  # unset: the method's default
+    acceptance_rate: float | None = Field(default=None, ge=0, le=1)
     draft_model: str | None = None
 
     @model_validator(mode="after")

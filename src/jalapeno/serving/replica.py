@@ -18,6 +18,7 @@ from collections import deque
 import numpy as np
 
 from jalapeno.engine.fast_step import FastStep
+from jalapeno.engine.speculative import sample_accepted
 from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.decoding import ExplicitDecodes, LockstepDecodes
 from jalapeno.serving.kv_cache import KVCache
@@ -59,7 +60,7 @@ class StepPlan:
 
 class Replica:
     def __init__(self, index: int, fast: FastStep, kv_blocks: int, cfg: ServingConfig, role: str = "mixed",
-                 draft: FastStep | None = None, explicit_decodes: bool = False):
+                 draft: FastStep | None = None, explicit_decodes: bool = False, acceptance: tuple[float, ...] = ()):
         """`explicit_decodes` keeps per-sequence decode bookkeeping even without speculation (the
         reference the counter-based tracker is tested against)."""
         self.index = index
@@ -73,8 +74,9 @@ class Replica:
         self.waiting: deque[Seq] = deque()
         self.running: dict[Seq, None] = {}  # admission order (dicts keep it; O(1) removal)
         self.prefilling: list[Seq] = []  # running sequences still prefilling, admission order
-        spec = cfg.speculative
-        self.spec_k = spec.num_tokens if spec.method != "none" else 0
+        # Per-position acceptance of the drafted tokens (the engine's resolved setting).
+        self.acceptance = tuple(acceptance)
+        self.spec_k = len(self.acceptance)
         tracker = ExplicitDecodes if (self.spec_k or explicit_decodes) else LockstepDecodes
         self.decoding = tracker(sc.block_size)
         self._admitted = itertools.count()
@@ -211,9 +213,11 @@ class Replica:
         ctx_sum = float(self.decoding.context_sum(tick)) if n_dec else 0.0
         est = self.fast.step(n_dec, ctx_sum, [(c, s.ctx) for s, c in chunks], per_seq)
         time_s, energy = est.time_s, est.energy_j
-        if self.spec_k and n_dec and self.draft is not None:
-            for i in range(self.spec_k):
-                d = self.draft.step(n_dec, ctx_sum + i * n_dec, [], 1)
+        if self.spec_k and self.draft is not None and (n_dec or chunks):
+            # k draft passes for the decoding sequences; the first also takes the prompt chunks
+            # (the draft keeps its own KV cache of the prompt), as engine/spec_cost.py costs them.
+            for i in range(self.spec_k if n_dec else 1):
+                d = self.draft.step(n_dec, ctx_sum + i * n_dec, [(c, s.ctx) for s, c in chunks] if i == 0 else [], 1)
                 time_s += d.time_s
                 energy += d.energy_j
         return StepPlan(n_dec, chunks, time_s, energy, tick)
@@ -285,13 +289,8 @@ class Replica:
         return finished, handoff
 
     def _accepted(self) -> int:
-        """Draft tokens accepted before the first rejection (each with the configured rate)."""
-        k = self.spec_k
-        a = self.cfg.speculative.acceptance_rate
-        n = 0
-        while n < k and self.rng.random() < a:
-            n += 1
-        return n
+        """Draft tokens accepted before the first rejection (per-position rates, engine/speculative.py)."""
+        return sample_accepted(self.rng, self.acceptance)
 
     def adopt(self, seq: Seq) -> bool:
         """A decode replica takes over a sequence whose KV arrived from a prefill replica."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jalapeno.engine.fast_step import FastStep
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
 from jalapeno.engine.power import wall_power_w
 from jalapeno.engine.predict import Setup, make_setup
+from jalapeno.engine.spec_cost import draft_setup, draft_weight_bytes
+from jalapeno.engine.speculative import SpecDecoding, resolve_spec
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.metrics import Metrics
@@ -77,9 +79,18 @@ class SimulationResult:
         }
 
 
+def serving_spec(setup: Setup, cfg: ServingConfig) -> SpecDecoding:
+    """The scenario's speculative setting resolved by the engine (defaults, model checks)."""
+    sp = cfg.speculative
+    draft = load_model(sp.draft_model) if sp.method == "draft" and sp.draft_model else None
+    return resolve_spec(setup.model, sp.method, sp.num_tokens, sp.acceptance_rate, draft)
+
+
 def kv_blocks(setup: Setup, block_size: int) -> int:
     """KV-cache blocks one replica holds (the engine's memory model over the block size)."""
     free, _ = kv_budget_bytes(setup.system.chip, setup.stack, setup.model, setup.prec, setup.plan)
+    if setup.spec.draft_model is not None:  # the draft's weights share the chips (as engine.predict)
+        free -= draft_weight_bytes(setup) * setup.stack.memory_utilization
     per_block = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, block_size))
     return max(int(free // per_block), 1)
 
@@ -99,14 +110,23 @@ class Simulator:
         fast = step_model or FastStep(setup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs * 16,
                                       max_seqs=sc.max_num_seqs + 1)
         draft = None
-        if cfg.speculative.method == "draft":
-            dsetup = make_setup(load_model(cfg.speculative.draft_model), setup.system, setup.plan, setup.prec.weights)
-            draft = FastStep(dsetup, max_tokens=sc.max_num_seqs + 1, max_seqs=sc.max_num_seqs + 1)
+        spec = serving_spec(setup, cfg)
+        if spec.enabled and setup.spec != spec:
+            setup = replace(setup, spec=spec)
+            self.setup = setup
+        if spec.draft_model is not None:
+            d = draft_setup(setup)
+            # The draft passes run inside the target's scheduled step: no host cost of their own.
+            free = setup.stack.model_copy(update={"step_overhead_s": 0.0})
+            dsetup = make_setup(d.model, setup.system, d.plan, d.prec.weights, free)
+            draft = FastStep(dsetup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs + 1,
+                             max_seqs=sc.max_num_seqs + 1)
         self.blocks = kv_blocks_override or kv_blocks(setup, sc.block_size)
         dis = cfg.disaggregation
         roles = (["prefill"] * dis.prefill_replicas + ["decode"] * dis.decode_replicas if dis.enabled
                  else ["mixed"] * cfg.replicas)
-        self.replicas = [Replica(i, fast, self.blocks, cfg, role, draft, explicit_decodes=explicit_decodes)
+        self.replicas = [Replica(i, fast, self.blocks, cfg, role, draft, explicit_decodes=explicit_decodes,
+                                 acceptance=spec.acceptance if spec.enabled else ())
                          for i, role in enumerate(roles)]
         entry = [r for r in self.replicas if r.role != "decode"]
         self.router = Router(cfg.router, entry)
