@@ -61,10 +61,10 @@ def test_weights_per_chip_follow_the_layout():
     layers = (m.total_params - m.embedding_params) * 1.0
     assert one == pytest.approx(layers + m.embedding_params * 2.0, rel=0.01)
     assert eight == pytest.approx(layers / 8 + m.embedding_params * 2.0 / 8, rel=0.02)
-    # Layers split 8 ways either way; the vocabulary-parallel tables only tp ways, and with a
-    # pipeline the embedding sits with the first stage, the LM head with the last (one each).
+    # Layers split 8 ways either way; the vocabulary-parallel tables tp ways, placed with the
+    # pipeline's stages (first and last), which hold fewer layers to balance the bytes.
     assert weight_bytes_per_chip(m, prec, ParallelPlan(tp=4, pp=2)) == pytest.approx(
-        layers / 8 + m.vocab * m.hidden * 2.0 / 4, rel=0.02)
+        layers / 8 + m.embedding_params * 2.0 / 8, rel=0.02)
 
 
 def test_wide_expert_parallel_memory_and_ops():

@@ -48,9 +48,14 @@ def weight_bytes_per_chip(model: ModelSpec, prec: Precision, plan: ParallelPlan)
         mlp += shared / plan.tp * ws + router * wn  # the router is replicated, in bf16
         per_layer = ((attn - replicated) / plan.tp + replicated) * wa + mlp + 2 * h * wn
         total += per_layer * g.count
-    # Embedding on the first stage, LM head on the last: with a pipeline a chip holds one of them.
-    tables = model.embedding_params if plan.pp == 1 or model.tied_embeddings else model.vocab * model.hidden
-    return total / plan.pp + tables / plan.tp * wn
+    # Embedding and LM head are vocabulary-parallel over tp. With a pipeline they are placed with
+    # the stages: the first stage holds the embedding and the last the LM head, and the
+    # partitioner gives those stages fewer layers so that every stage holds about the same bytes
+    # (as pipeline partitioners balance by weight; an SRAM-resident chip has no room otherwise).
+    tables = model.embedding_params * wn
+    if plan.pp == 1:
+        return total + tables / plan.tp
+    return (total + tables / plan.tp) / plan.pp
 
 
 def kv_bytes_per_sequence(model: ModelSpec, prec: Precision, plan: ParallelPlan, context_tokens) -> np.ndarray:

@@ -43,10 +43,10 @@ class SpecDefault:
 
 
 DEFAULTS: dict[str, SpecDefault] = {
-    "eagle": SpecDefault(3, 0.62, (
+    "eagle": SpecDefault(3, 0.68, (
         "EAGLE-3 chains of 3 draft tokens on gpt-oss-120b reach acceptance lengths of 2.41-2.47 tokens per "
         "step (SGLang, H100, MT-Bench, model card Dogacel/specdrift-gpt-oss-120b-eagle3; nebius/EAGLE3-gpt-oss-"
-        "120b reports 2.46-2.81 at K=7); 1 + a + a^2 + a^3 = 2.45 gives a = 0.62. Li et al., EAGLE-3 "
+        "120b reports 2.46-2.81 at K=7); 1 + a + a^2 + a^3 = 2.45 gives a = 0.68. Li et al., EAGLE-3 "
         "(arXiv:2503.01840) report longer acceptance on HumanEval (code) than on MT-Bench")),
     "mtp": SpecDefault(1, 0.87, (
         "DeepSeek-V3 Technical Report (arXiv:2412.19437) sec. 5.4.3: the second token predicted by the MTP "
