@@ -81,3 +81,15 @@ def test_power_rows_predict_wall_power_within_bounds():
     assert error_summary([c.error_pct for c in cases])["median_abs_error_pct"] <= 10
     assert error_summary([c.samples_per_joule_error_pct for c in cases])["median_abs_error_pct"] <= 15
     assert all(reason for _, reason in skipped)
+
+
+def test_inferencex_calibration_rows(result):
+    """The 40 InferenceX peak configurations, each predicted at its public layouts, with their own
+    summary (kept apart from the end-to-end bounds)."""
+    s = result.summary()["inferencex"]
+    assert s["rows"] == 40 and s["predicted"] == 40
+    assert s["median_abs_error_pct"] <= 25.0
+    assert s["tokens_per_s_per_user"]["median_abs_error_pct"] <= 35.0
+    for r in result.inferencex:
+        assert r.layout and r.layout != "does not fit"
+        assert r.layout in {c.text for c in r.candidates}

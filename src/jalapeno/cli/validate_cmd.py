@@ -19,7 +19,8 @@ def validate_cmd(
                                    "validate with them and print them as YAML."),
 ):
     """Predict every measured row the catalog covers (TensorRT-LLM tables, MLPerf v4.1 Offline,
-    H100 kernel tables) and report per-row and summary errors."""
+    H100 kernel tables, InferenceX peak configurations as calibration rows with their own
+    summary) and report per-row and summary errors."""
     stacks = {}
     if refit:
         from jalapeno.validation.fit import fit_stack
@@ -52,6 +53,12 @@ def validate_cmd(
                            for c in res.power],
             "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
                              "error_pct": c.error_pct} for c in res.server_cases],
+            "inferencex_rows": [{"label": r.label, "layout": r.layout, "concurrency": r.concurrency,
+                                 "measured_tokens_per_s_per_gpu": r.measured_tok_s_per_gpu,
+                                 "predicted_tokens_per_s_per_gpu": r.predicted_tok_s_per_gpu,
+                                 "error_pct": r.error_pct, "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
+                                 "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
+                                 "user_error_pct": r.user_error_pct, "source": r.source} for r in res.inferencex],
         })
         return
     if rows:
@@ -62,6 +69,11 @@ def validate_cmd(
               ["row", "limit W", "measured W", "predicted W", "error %", "samples/s error %", "samples/J error %"],
               [[c.label.removeprefix("MLPerf "), c.power_limit_w, c.measured_w, c.predicted_w, f"{c.error_pct:+.1f}",
                 f"{c.samples_error_pct:+.1f}", f"{c.samples_per_joule_error_pct:+.1f}"] for c in res.power])
+    if rows and res.inferencex:
+        table("Calibration: InferenceX peak configurations at their public layouts (input + output tokens/s per GPU)",
+              ["row", "layout", "measured", "predicted", "error %", "tok/s/user measured", "predicted"],
+              [[r.label, r.layout, r.measured_tok_s_per_gpu, r.predicted_tok_s_per_gpu, f"{r.error_pct:+.1f}",
+                r.measured_tok_s_per_user, r.predicted_tok_s_per_user] for r in res.inferencex])
     s = summary
     table("Summary (absolute percentage error)", ["set", "rows", "median %", "p90 %", "signed median %"],
           [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
@@ -70,7 +82,10 @@ def validate_cmd(
            + ([("MLPerf Server (capacity)", s["server"])] if "server" in s else [])
            + [(f"  vendor {v}", d) for v, d in s["by_vendor"].items()]
            + [(f"power: {k.replace('_', ' ')}", d) for k, d in s.get("power", {}).items()]
-           + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]])
+           + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]
+           + ([("InferenceX calibration (tokens/s per GPU)", s["inferencex"]),
+               ("  InferenceX tokens/s per user", s["inferencex"]["tokens_per_s_per_user"])]
+              if "inferencex" in s else [])])
     table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],
           [[sid, k, v] for sid, p in params.items() for k, v in p.items()])
     console.print(f"{len(res.skipped)} rows skipped (not covered by the catalog or a stack profile); "

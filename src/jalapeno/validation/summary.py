@@ -8,6 +8,7 @@ import numpy as np
 
 from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
+from jalapeno.validation.inferencex_rows import IxRow, predict_inferencex
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
 from jalapeno.validation.power_rows import PowerCase, run_power_rows
 
@@ -29,6 +30,7 @@ class ValidationResult:
     stacks: dict[str, StackProfile]
     server_cases: list[Case] = field(default_factory=list)
     power: list[PowerCase] = field(default_factory=list)
+    inferencex: list[IxRow] = field(default_factory=list)
 
     def summary(self) -> dict:
         out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
@@ -45,10 +47,16 @@ class ValidationResult:
                             "energy_per_sample": error_summary([c.samples_per_joule_error_pct for c in self.power])}
         out["kernels"] = {k: error_summary([r.error_pct for r in self.kernels if r.kind == k])
                           for k in ("gemm", "attention", "allreduce")}
+        if self.inferencex:
+            fitted = [r for r in self.inferencex if np.isfinite(r.predicted_tok_s_per_gpu)]
+            out["inferencex"] = {**error_summary([r.error_pct for r in fitted]),
+                                 "rows": len(self.inferencex), "predicted": len(fitted),
+                                 "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
         return out
 
 
-def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool = False) -> ValidationResult:
+def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool = False,
+                   inferencex: bool = True) -> ValidationResult:
     stacks = dict(stacks or {})
     cases = trtllm_cases()
     mlperf, skipped = mlperf_cases("Offline")
@@ -69,4 +77,5 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         server_cases, server_skipped = load_server()
         skipped += server_skipped
         predict_servers(server_cases)
-    return ValidationResult(cases, skipped, kernels, used, server_cases, power)
+    ix = predict_inferencex() if inferencex else []
+    return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix)
