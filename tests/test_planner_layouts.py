@@ -22,6 +22,7 @@ def test_every_declared_capability_has_a_source():
     for sid in stack_ids():
         caps = load_stack(sid).capabilities
         assert set(caps.model_fields_set) - {"sources"} <= set(caps.sources)
+        assert Capabilities.model_validate(caps.model_dump()) == caps  # a dump reads back
     with pytest.raises(ValueError, match="without a source"):
         Capabilities(attention_dp=True)
 

@@ -25,6 +25,12 @@ from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
 
 
+def in_step(stack):
+    """The stack as the draft passes see it: they run inside the target's scheduled (and, with CUDA
+    graphs, captured) step, so they pay no host scheduling or graph launch of their own."""
+    return stack.model_copy(update={"host_step_s": 0.0, "graph_launch_s": 0.0})
+
+
 @dataclass(frozen=True)
 class DraftSetup:
     model: ModelSpec
@@ -85,7 +91,7 @@ def _tables(d: DraftSetup, ctx: float) -> tuple:
     hit = _TABLES.get(key)
     if hit is not None:
         return hit[1:]
-    free = stack.model_copy(update={"step_overhead_s": 0.0})
+    free = in_step(stack)
     g = _GRID
     zero = np.zeros_like(g)
     batch = Batch.of(decode_seqs=np.concatenate([g, zero]), decode_context=ctx,
@@ -122,7 +128,7 @@ def draft_step_cost(d: DraftSetup, batch: Batch, k: int) -> DraftCost:
 def draft_step_cost_exact(d: DraftSetup, batch: Batch, k: int) -> DraftCost:
     """The same passes costed shape by shape by the engine (what the tables approximate)."""
     s = d.setup
-    stack = s.stack.model_copy(update={"host_step_s": 0.0, "graph_launch_s": 0.0})
+    stack = in_step(s.stack)
     shape = batch.decode_seqs
     first = Batch.of(decode_seqs=shape, decode_context=batch.decode_context, prefill_seqs=batch.prefill_seqs,
                      prefill_tokens=batch.prefill_tokens, prefill_context=batch.prefill_context)

@@ -18,7 +18,7 @@ from jalapeno.engine.fast_step import FastStep
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
 from jalapeno.engine.power import wall_power_w
 from jalapeno.engine.predict import Setup, make_setup
-from jalapeno.engine.spec_cost import draft_setup, draft_weight_bytes
+from jalapeno.engine.spec_cost import draft_setup, draft_weight_bytes, in_step
 from jalapeno.engine.speculative import SpecDecoding, resolve_spec
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
@@ -117,7 +117,7 @@ class Simulator:
         if spec.draft_model is not None:
             d = draft_setup(setup)
             # The draft passes run inside the target's scheduled step: no host cost of their own.
-            free = setup.stack.model_copy(update={"step_overhead_s": 0.0})
+            free = in_step(setup.stack)
             dsetup = make_setup(d.model, setup.system, d.plan, d.prec.weights, free)
             draft = FastStep(dsetup, max_tokens=sc.max_num_batched_tokens + sc.max_num_seqs + 1,
                              max_seqs=sc.max_num_seqs + 1)

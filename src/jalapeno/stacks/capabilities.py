@@ -35,7 +35,11 @@ class Capabilities(BaseModel):
 
     @model_validator(mode="after")
     def _every_given_field_has_a_source(self) -> Capabilities:
-        missing = sorted(f for f in self.model_fields_set if f != "sources" and f not in self.sources)
+        # A field needs a source when it says something other than the default (a profile read
+        # back from its own dump sets every field).
+        fields = type(self).model_fields
+        missing = sorted(f for f in fields if f != "sources" and f not in self.sources
+                         and getattr(self, f) != fields[f].default)
         if missing:
             raise ValueError(f"capabilities {', '.join(missing)} given without a source (add sources.<field>)")
         unknown = sorted(set(self.sources) - set(type(self).model_fields))
