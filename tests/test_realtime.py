@@ -88,3 +88,23 @@ def test_steady_state_agrees_with_the_simulator(case):
     p, s = _simulated(*case)
     assert p.ttft_s == pytest.approx(s["ttft_s_mean"], rel=0.15)
     assert p.tpot_s == pytest.approx(s["tpot_s_mean"], rel=0.15)
+
+
+@pytest.mark.parametrize("model_id, system_id, precision", [("gpt-oss-120b", "dgx-b200", None),
+                                                             ("deepseek-r1", "gb200-nvl72", "fp4")])
+def test_no_planned_point_beats_the_prefill_floor(model_id, system_id, precision):
+    """Every point plan and compare choose from (colocated or disaggregated, with or without
+    speculative decoding) pays at least the prompt's compute on the chips of one replica."""
+    from jalapeno.engine.planner import plan_deployment
+    from jalapeno.hardware.systems import load_system
+
+    m = load_model(model_id)
+    system = load_system(system_id).system_spec()
+    prompt = 4096
+    res = plan_deployment(m, system, Workload(prompt, 256), precision)
+    layer_params = m.active_params - m.lm_head_params - m.hidden
+    peak = max(system.chip.peak_flops(f) for f in system.chip.native_formats())
+    for p in res.points:
+        chips = p.chips_used // p.replicas
+        assert p.ttft_s >= 2.0 * layer_params * prompt / (chips * peak), p
+    assert any(p.disaggregated for p in res.points) and any(p.speculative != "none" for p in res.points)
