@@ -18,18 +18,20 @@ from pathlib import Path
 from jalapeno.engine import gemm_memo
 from jalapeno.engine.planner import plan_deployment
 from jalapeno.engine.predict import Workload
+from jalapeno.engine.speculative import SpecRequest
 from jalapeno.hardware.catalog import make_system
 from jalapeno.models.config import load_model
 
 
 def main() -> None:
     model, system, wl = load_model("gpt-oss-120b"), make_system("b200", 8), Workload(2048, 256)
-    res = plan_deployment(model, system, wl)  # warm-up: imports, YAML, draft tables
+    search = {"spec": SpecRequest("auto"), "disaggregate": True}  # as `jalapeno plan` searches
+    res = plan_deployment(model, system, wl, **search)  # warm-up: imports, YAML, draft tables
     times, cpu_times = [], []
     for _ in range(10):
         gemm_memo._MEMO.clear()  # each plan starts without cached GEMM costs
         t, c = time.perf_counter(), time.process_time()
-        res = plan_deployment(model, system, wl)
+        res = plan_deployment(model, system, wl, **search)
         times.append(time.perf_counter() - t)
         cpu_times.append(time.process_time() - c)
     methods = sorted({p.speculative.split(" (")[0] for p in res.points})

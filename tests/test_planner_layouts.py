@@ -11,6 +11,7 @@ from jalapeno.engine.compare import candidate_plans
 from jalapeno.engine.memory import weight_bytes_per_chip
 from jalapeno.engine.planner import plan_deployment
 from jalapeno.engine.predict import Workload, make_setup
+from jalapeno.engine.speculative import SpecRequest
 from jalapeno.hardware.catalog import make_system
 from jalapeno.hardware.systems import load_system
 from jalapeno.models.config import load_model
@@ -39,7 +40,9 @@ def test_planner_searches_only_what_the_stack_runs():
 
 def test_nvl72_differs_from_eight_b200s_on_deepseek_r1():
     m, wl = load_model("deepseek-r1"), Workload(2048, 512)
-    res = {sid: plan_deployment(m, load_system(sid).system_spec(), wl, "fp4") for sid in ("dgx-b200", "gb200-nvl72")}
+    search = {"spec": SpecRequest("auto"), "disaggregate": True}
+    res = {sid: plan_deployment(m, load_system(sid).system_spec(), wl, "fp4", **search)
+           for sid in ("dgx-b200", "gb200-nvl72")}
 
     def best_at(r, rate):
         return max((p for p in r.points if p.output_tokens_per_s_per_user >= rate),

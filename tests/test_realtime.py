@@ -96,12 +96,13 @@ def test_no_planned_point_beats_the_prefill_floor(model_id, system_id, precision
     """Every point plan and compare choose from (colocated or disaggregated, with or without
     speculative decoding) pays at least the prompt's compute on the chips of one replica."""
     from jalapeno.engine.planner import plan_deployment
+    from jalapeno.engine.speculative import SpecRequest
     from jalapeno.hardware.systems import load_system
 
     m = load_model(model_id)
     system = load_system(system_id).system_spec()
     prompt = 4096
-    res = plan_deployment(m, system, Workload(prompt, 256), precision)
+    res = plan_deployment(m, system, Workload(prompt, 256), precision, spec=SpecRequest("auto"), disaggregate=True)
     layer_params = m.active_params - m.lm_head_params - m.hidden
     peak = max(system.chip.peak_flops(f) for f in system.chip.native_formats())
     for p in res.points:

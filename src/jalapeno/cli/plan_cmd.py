@@ -62,7 +62,7 @@ def plan_cmd(
     res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
                           slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
                           chip_hour_usd, usd_per_kwh,
-                          spec=spec_request(spec, spec_tokens, spec_acceptance, draft_model))
+                          spec=spec_request(spec, spec_tokens, spec_acceptance, draft_model), disaggregate=True)
     if not res.points:
         reasons = "; ".join(f"{k}: {v}" for k, v in list(res.rejected.items())[:3])
         raise JalapenoError(f"no layout of {m.id} on {sysspec.num_chips} x {sysspec.chip.id} meets the bounds"

@@ -120,7 +120,8 @@ def compare_cmd(
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
                    "tokens_per_s_per_user": list(user_rates),
-                   "systems": [_row_json(r, s, cb, input_tokens / output_tokens) for r, s in zip(rows, specs, strict=True)]})
+                   "systems": [_row_json(r, s, cb, input_tokens / output_tokens)
+                               for r, s in zip(rows, specs, strict=True)]})
         return
     out = []
     for r in rows:

@@ -127,6 +127,9 @@ def _die_cost(est: AreaEstimate, count: int, published: float | None, spares: in
     if spares > 0:
         y *= spare_yield(repairable, node["d0_per_cm2"], spares)
     dpw = dies_per_wafer(area, w["diameter_mm"], w["edge_exclusion_mm"], w["scribe_mm"])
+    usable_mm2 = math.pi * (w["diameter_mm"] / 2) ** 2
+    if dpw < 1 and area <= usable_mm2:
+        dpw = 1  # a wafer-scale part (Cerebras WSE) is the wafer itself: priced per wafer
     if dpw < 1:
         raise JalapenoError(f"{est.name}: a {area:,.0f} mm^2 die does not fit a {w['diameter_mm']:g} mm wafer "
                             f"as a rectangle; price wafer-scale parts per wafer")

@@ -88,7 +88,7 @@ def compare_system(model: ModelSpec, system: SystemSpec, wl: Workload, precision
                    name: str = "") -> CompareRow:
     row = CompareRow(system.chip.id, system.num_chips, name or f"{system.num_chips} x {system.chip.id}")
     try:
-        res = plan_deployment(model, system, wl, precision, spec=spec)
+        res = plan_deployment(model, system, wl, precision, spec=spec or SpecRequest("auto"), disaggregate=True)
     except JalapenoError as exc:
         row.note = str(exc)
         return row

@@ -79,14 +79,19 @@ class PlanResult:
 def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None = None,
                     slo_ttft_s: float | None = None, slo_tpot_s: float | None = None,
                     chip_hour_usd: float | None = None, usd_per_kwh: float = 0.0, max_pp: int | None = None,
-                    spec: SpecRequest | None = None, stack: StackProfile | None = None) -> PlanResult:
+                    spec: SpecRequest | None = None, stack: StackProfile | None = None,
+                    disaggregate: bool = False) -> PlanResult:
+    """`spec`: the speculative methods to search (None: none; SpecRequest("auto"): every method the
+    stack and model run). `disaggregate`: also try prefill/decode pools where the stack has them.
+    The CLI's plan and compare search both by default; a caller that checks a point in the serving
+    simulator (fleet) keeps the defaults, which that simulator reproduces."""
     from jalapeno.engine.compare import candidate_plans  # compare builds on the planner
 
     stack = stack or load_stack(system.chip.software_stack)
     if max_pp is not None:
         caps = stack.capabilities.model_copy(update={"max_pp": max_pp, "pp_to_layers": False})
         stack = stack.model_copy(update={"capabilities": caps})
-    specs = spec_options(model, stack, spec)
+    specs = spec_options(model, stack, spec or SpecRequest("none"))
     points: list[PlanPoint] = []
     plans = candidate_plans(model, system, stack=stack)
     rejected: dict[str, str] = {}
@@ -123,7 +128,7 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         # One grid for every layout (cut at its largest batch), so GEMMs of equal shapes repeat
         # across layouts and are costed once (engine/gemm_memo.py).
         grid = np.unique(np.append(_GRID[_GRID < b_top], b_top))
-        pool = prefill_pool_shapes(setup, wl)
+        pool = prefill_pool_shapes(setup, wl) if disaggregate else None
         results, pool_t, pool_e = evaluate_with_extra(setup, wl, grid, [sp for sp, _ in usable],
                                                       pool[0] if pool else None)
         idle_w = (n - used) * system.chip.power.idle_w
