@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
@@ -23,6 +25,7 @@ DEFAULT_COMPARE_CHIPS = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e"
 # Systems compare adds to the chips above: the real-time records are held by wafer-scale and
 # SRAM-resident machines, which need more than one node for these models.
 DEFAULT_COMPARE_SYSTEMS = ["cs3-cluster-4", "groqrack-576"]
+_DEFAULT_RATES = ",".join(f"{rate:g}" for rate in DEFAULT_USER_RATES)
 
 
 def predict_cmd(
@@ -89,7 +92,7 @@ def compare_cmd(
     precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
     input_tokens: int = typer.Option(2048, "--input-tokens"),
     output_tokens: int = typer.Option(256, "--output-tokens"),
-    rates: str = typer.Option(",".join(f"{r:g}" for r in DEFAULT_USER_RATES), "--tokens-per-s-per-user",
+    rates: str = typer.Option(_DEFAULT_RATES, "--tokens-per-s-per-user",
                               help="Per-user speeds to read each system's frontier at (comma-separated)."),
     spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
     draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
@@ -123,7 +126,7 @@ def compare_cmd(
                    "systems": [_row_json(r, s, cb, input_tokens / output_tokens)
                                for r, s in zip(rows, specs, strict=True)]})
         return
-    out = []
+    out: list[list[Any]] = []
     for r in rows:
         if not r.cells:
             out.append([r.system, "-", r.note or "does not fit", "", "", "", "", "", "", "", ""])

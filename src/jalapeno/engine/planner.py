@@ -167,7 +167,8 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         best["throughput"] = max(points, key=lambda p: p.output_tokens_per_s_per_chip)
         best["tokens-per-joule"] = max(points, key=lambda p: p.output_tokens_per_joule)
         if chip_hour_usd is not None:
-            best["cost"] = min(points, key=lambda p: p.usd_per_million_tokens)
+            best["cost"] = min(points, key=lambda p: p.usd_per_million_tokens if p.usd_per_million_tokens is not None
+                               else float("inf"))
     return PlanResult(points, frontier, best, len(plans), feasible, rejected)
 
 

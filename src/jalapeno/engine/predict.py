@@ -151,7 +151,7 @@ def max_batch(setup: Setup, wl: Workload) -> tuple[int, str, float, float]:
     }
     limits["token budget"] = max(limits["token budget"], 1)
     # With pp microbatches in flight, each stage's microbatch is B/pp; the caps apply to the whole batch.
-    name = min(limits, key=limits.get)
+    name = min(limits, key=lambda k: limits[k])
     # Each attention data-parallel group is an engine rank with its own cache and limits.
     return max(limits[name], 1) * s.plan.attn_dp, name, kv_free, weights
 

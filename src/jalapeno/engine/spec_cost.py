@@ -14,6 +14,7 @@ target's precision.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ class DraftSetup:
     model: ModelSpec
     plan: ParallelPlan
     prec: Precision
-    setup: object  # the target's engine Setup (chip, stack, topology)
+    setup: Any  # the target's engine Setup (chip, stack, topology)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ def _attention_ops(a: Attention, h: int, b: Batch, prec: Precision, tp: int, cou
     dctx = b.decode_seqs * attended_context(b.decode_context, a.window, a.chunk)
     # Decode queries per head-slot: w verified tokens per sequence share one read of its cache.
     width = b.decode_width
-    dec_heads = heads_l if np.all(width == 1) else heads_l * width
+    dec_heads: Any = heads_l if np.all(width == 1) else heads_l * width
     if a.is_mla:
         latent = a.kv_lora_rank + a.qk_rope_head_dim
         if a.q_lora_rank:

@@ -43,7 +43,7 @@ class DecodeAttention:
     name: str
     seqs: np.ndarray
     context_tokens: np.ndarray
-    heads: int | np.ndarray  # query heads (times the verified tokens per sequence when drafting)
+    heads: int  # query heads (an array of heads x verified tokens per sequence when drafting)
     kv_heads: int
     qk_dim: int
     v_dim: int

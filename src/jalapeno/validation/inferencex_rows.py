@@ -95,6 +95,8 @@ def _candidate(text: str) -> Candidate:
         return Candidate(text, Side(int(dw), int(dtp), int(dep), ddp == "1"),
                          Side(int(pw), int(ptp), int(pep), pdp == "1"), spec)
     m = re.match(r"tp=(\d+),ep=(\d+),dpa=(\d)", text)
+    if m is None:
+        raise ValueError(f"inferencex_peak_configs.csv: layout '{text}' is not tp=N,ep=N,dpa=0|1")
     return Candidate(text, Side(1, int(m.group(1)), int(m.group(2)), m.group(3) == "1"), None, spec)
 
 
@@ -127,6 +129,7 @@ def _colocated(row: IxRow, model, cand: Candidate, wl: Workload) -> tuple[float,
 
 def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload) -> tuple[float, float, int]:
     d, p = cand.decode, cand.prefill
+    assert p is not None  # only called for disaggregated candidates
     dplan, pplan = d.plan(model.is_moe), p.plan(model.is_moe)
     dsetup = make_setup(model, make_system(row.chip, dplan.chips_per_replica), dplan, row.precision,
                         spec=_spec(model, cand.spec))
