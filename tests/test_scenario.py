@@ -61,7 +61,10 @@ def test_example_runs(name):
     s = simulate(small_example(name)).summary()
     assert s["requests"] > 0
     assert s["finished"] + s["dropped"] == s["requests"]
-    assert s["dropped"] == 0, s["dropped_reasons"]
+    # Only prompts beyond the model's context window are refused (coding-agent: Qwen2.5-Coder's
+    # 32k window against Mooncake's longest conversations), and every request is accounted for.
+    assert s["dropped"] == s["dropped_reasons"].get("context_window", 0), s["dropped_reasons"]
+    assert s["in_flight"] == 0
     assert s["output_tokens_per_s"] > 0 and s["ttft_s_p99"] > 0 and s["tpot_s_p50"] > 0
 
 

@@ -290,12 +290,12 @@ def test_scenario_file_missing(tmp_path):
 
 # --- requests that cannot be served are reported, never lost -----------------------------------------
 
-def test_prompt_longer_than_the_kv_cache_is_dropped_with_a_reason(tmp_path):
+def test_prompt_longer_than_the_context_window_is_dropped_with_a_reason(tmp_path):
     p = azure_csv(tmp_path, ["2023-11-16 18:17:03.9799600,10000000,10"])
     d = simulate_json("--trace", p)
-    assert d["requests"] == 1 and d["dropped"] == 1 and d["finished"] == 0
+    assert d["requests"] == 1 and d["dropped"] == 1 and d["finished"] == 0 and d["in_flight"] == 0
     (reason, count), = d["dropped_reasons"].items()
-    assert count == 1 and "KV cache" in reason
+    assert count == 1 and reason == "context_window" and "131072" in d["dropped_details"][reason]
 
 
 def test_dropped_request_does_not_block_the_others(tmp_path):

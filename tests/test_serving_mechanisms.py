@@ -118,7 +118,8 @@ def test_request_longer_than_the_cache_is_reported_not_lost(setup):
     res, _, _ = run(setup, cfg(), [Request(0, 0.0, 100, 10), Request(1, 0.0, 4, 2)], blocks=8)
     s = res.summary()
     assert s["dropped"] == 1 and s["finished"] == 1
-    assert "longer than the KV cache" in next(iter(s["dropped_reasons"]))
+    assert s["dropped_reasons"] == {"kv_cache": 1} and s["in_flight"] == 0
+    assert "longer than the KV cache" in s["dropped_details"]["kv_cache"]
 
 
 def test_prefix_hit_skips_cached_blocks(setup):

@@ -20,7 +20,7 @@ _KEYS = ["ttft_s_p50", "ttft_s_p90", "ttft_s_p99", "tpot_s_p50", "tpot_s_p90", "
          "e2e_s_p99", "output_tokens_per_s", "requests_per_s", "goodput_requests_per_s", "slo_attainment",
          "prefix_hit_rate", "kv_cache_utilization", "preemptions", "chip_utilization", "average_power_w",
          "output_tokens_per_joule", "usd_per_million_output_tokens", "usd_per_million_tokens_blended_3to1",
-         "output_tokens_per_s_per_mw", "cost_basis", "requests", "finished", "dropped", "duration_s", "wall_s"]
+         "output_tokens_per_s_per_mw", "cost_basis", "requests", "finished", "dropped", "in_flight", "duration_s", "wall_s"]
 
 
 def _scenario(scenario: Path | None, **flags):
@@ -140,8 +140,8 @@ def simulate_cmd(
         return
     table(f"{sc.model} on {sc.chip} (tp={sc.tp}, pp={sc.pp}) x {s['replicas']} replicas", ["metric", "value"],
           [[k, s[k]] for k in _KEYS])
-    if s["dropped"]:
-        console.print(f"dropped: {s['dropped_reasons']}", highlight=False)
+    for reason, count in s["dropped_reasons"].items():
+        console.print(f"dropped {count:,} ({reason}): {s['dropped_details'].get(reason, '')}", highlight=False)
 
 
 def capacity_cmd(

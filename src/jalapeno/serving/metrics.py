@@ -79,7 +79,8 @@ class Metrics:
     arrived: int = 0
     finished: int = 0
     dropped: int = 0
-    dropped_reasons: dict = field(default_factory=dict)
+    dropped_reasons: dict = field(default_factory=dict)  # reason key -> count
+    dropped_details: dict = field(default_factory=dict)  # reason key -> what it means for this run
     good: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
@@ -92,9 +93,13 @@ class Metrics:
         self.arrived += 1
         self.first_arrival_s = min(self.first_arrival_s, t)
 
-    def drop(self, reason: str) -> None:
+    def drop(self, reason: str, detail: str = "") -> None:
+        """Count a request that will never finish, under a short stable reason key (`kv_cache`,
+        `context_window`, ...); `detail` says what the key means in this run."""
         self.dropped += 1
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
+        if detail and reason not in self.dropped_details:
+            self.dropped_details[reason] = detail
 
     def finish(self, seq, now: float, replica: int) -> None:
         r = seq.req

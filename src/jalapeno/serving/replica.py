@@ -8,6 +8,13 @@ Each step the scheduler (vLLM-style, chunked prefill):
    skips their compute;
 3. asks the engine's FastStep for the step's time and energy.
 When the step ends, decodes emit tokens and finished prefills emit their first token.
+
+A waiting request pins the cached prefix blocks it matches only once it is admitted: a queue of
+matched-but-waiting requests would otherwise hold the cache they wait for. A replica never goes
+idle with work it could still do: if a step would carry nothing while sequences wait or run (no
+memory will ever be freed by the running ones), the most recently admitted running sequence is
+preempted, and a waiting request that cannot start even on an empty cache is dropped with a
+reason (`dropped`, drained by the simulator). Nothing is left waiting for an event that never comes.
 """
 
 from __future__ import annotations
@@ -95,6 +102,13 @@ class Replica:
         self.reserve_full = sc.kv_reservation == "full"
         self.max_new_tokens = sc.max_new_tokens or 0
         self.mixed = sc.mixed_batches
+        self.dropped: list[tuple[Seq, str]] = []  # (sequence, reason key) dropped here, for the simulator
+        self.stalls = 0  # steps that would have carried nothing while work waited (resolved)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests this replica holds (waiting or running)."""
+        return len(self.waiting) + len(self.running)
 
     # --- admission -------------------------------------------------------------------------
     def fits_ever(self, req: Request) -> bool:
@@ -145,6 +159,28 @@ class Replica:
 
     # --- one step --------------------------------------------------------------------------
     def plan_step(self) -> StepPlan | None:
+        """The next step, or None when the replica holds no work. Work that cannot progress (an
+        empty step while sequences wait or run) is unstuck: see the module docstring."""
+        plan = self._plan_step()
+        while plan is None and (self.waiting or self.running):
+            self.stalls += 1
+            self._unstick()
+            plan = self._plan_step()
+        return plan
+
+    def _unstick(self) -> None:
+        """Free the memory a stuck replica holds: preempt the newest running sequence, or drop the
+        head of the queue if it cannot start alone (each call removes one obstacle, so it ends)."""
+        if self.running:
+            self._preempt(next(reversed(self.running)), self.dticks)
+            return
+        seq = self.waiting.popleft()
+        self._unmatch(seq)
+        self.outstanding_tokens -= seq.to_prefill - seq.prefilled + seq.target - seq.generated
+        budget_short = not self.cfg.scheduler.chunked_prefill and seq.to_prefill > self.max_tokens
+        self.dropped.append((seq, "token_budget" if budget_short else "kv_cache"))
+
+    def _plan_step(self) -> StepPlan | None:
         per_seq = 1 + self.spec_k
         if not self.mixed and (self.prefilling or self.waiting):
             chunks = self._prefill_chunks(self.max_tokens)  # prompts first, alone
@@ -191,6 +227,7 @@ class Replica:
                 self._match_prefix(seq)
             c = self._chunk(seq, budget, sc.chunked_prefill)
             if not c or not self._grow(seq, max(self._reserve(seq), seq.ctx + c)):
+                self._unmatch(seq)  # it waits without pinning the cache it waits for
                 break
             self.waiting.popleft()
             self._admit(seq)
@@ -205,7 +242,8 @@ class Replica:
         if not self.reserve_full:
             return 0
         declared = max(seq.target, self.max_new_tokens)
-        return min(seq.req.input_tokens + declared, self.kv.num_blocks * self.kv.block_size + seq.shared_tokens)
+        # Capped at the whole cache, counting the shared prefix blocks it holds as part of it.
+        return min(seq.req.input_tokens + declared, self.kv.num_blocks * self.kv.block_size)
 
     def _plan(self, n_dec: int, chunks: list[tuple[Seq, int]], per_seq: int, tick: int) -> StepPlan | None:
         if not n_dec and not chunks:
@@ -227,6 +265,19 @@ class Replica:
         if remaining <= budget:
             return remaining
         return budget if chunked else 0
+
+    def _unmatch(self, seq: Seq) -> None:
+        """Undo a waiting sequence's prefix match (pins and hit statistics); it matches again when
+        it is next at the head of the queue."""
+        if not seq.matched:
+            return
+        seq.matched = False
+        self.kv.lookup_tokens -= seq.to_prefill
+        if seq.pinned:
+            self.kv.unpin(seq.pinned)
+            self.kv.hit_tokens -= len(seq.pinned) * BLOCK_TOKENS
+            seq.pinned = ()
+            seq.prefilled = seq.ctx = seq.shared_tokens = 0
 
     def _match_prefix(self, seq: Seq) -> None:
         seq.matched = True

@@ -4,7 +4,9 @@ Requests stream in from any iterator in arrival order (never all held); a router
 on a replica; each busy replica has one pending event, the end of its current step. With
 prefill/decode disaggregation, a finished prefill becomes a transfer event (the KV cache moving
 over the links) that lands on a decode replica. Every request either finishes or is counted as
-dropped with a reason: nothing is silently lost.
+dropped with a reason: nothing is silently lost. Conservation is checked at the end of every
+run (arrived = finished + dropped + in flight); work still held when no event is left is dropped
+with reason `stalled` (a bug guard: replicas unstick themselves, serving/replica.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from jalapeno.serving.router import Router
 from jalapeno.workloads.request import Request
 
 _STEP, _TRANSFER = 0, 1
+_STUCK = {"kv_cache": "could not start even on an empty KV cache (after preemption or with its reservation)",
+          "token_budget": "preempted, its prompt plus generated tokens exceed the per-step token budget "
+                          "without chunked prefill"}
 
 
 @dataclass
@@ -41,6 +46,7 @@ class SimulationResult:
     wall_s: float = 0.0
     backlog_at_last_arrival: int = 0
     work_growth: float = 1.0
+    in_flight: int = 0
 
     def summary(self) -> dict:
         m = self.metrics
@@ -56,6 +62,7 @@ class SimulationResult:
         lookups = sum(k.lookup_tokens for k in kv)
         return {
             "requests": m.arrived, "finished": m.finished, "dropped": m.dropped, "dropped_reasons": m.dropped_reasons,
+            "dropped_details": m.dropped_details, "in_flight": self.in_flight,
             "duration_s": span,
             "ttft_s_mean": m.ttft.mean, "ttft_s_p50": m.ttft.percentile(50), "ttft_s_p90": m.ttft.percentile(90),
             "ttft_s_p99": m.ttft.percentile(99),
@@ -143,6 +150,10 @@ class Simulator:
 
     def _start(self, rep: Replica, now: float) -> None:
         plan = rep.plan_step()
+        if rep.dropped:
+            for _, reason in rep.dropped:
+                self.metrics.drop(reason, _STUCK.get(reason, ""))
+            rep.dropped.clear()
         if plan is None:
             rep.busy = False
             return
@@ -181,10 +192,21 @@ class Simulator:
                 self._step_done(obj, now)
             else:
                 self._land(obj, now)
+        m = self.metrics
+        held = sum(r.in_flight for r in self.replicas) + len(self._parked)
+        in_flight = held + sum(1 for e in self._events if e[2] == _TRANSFER)
+        if m.arrived != m.finished + m.dropped + in_flight:
+            raise RuntimeError(f"simulator lost requests: {m.arrived} arrived, {m.finished} finished, "
+                               f"{m.dropped} dropped, {in_flight} in flight")
         for _ in self._parked:  # only possible if no decode replica can ever hold them
-            self.metrics.drop("no decode replica could hold the transferred KV cache")
+            m.drop("decode_kv_cache", "no decode replica could hold the transferred KV cache")
+        self._parked = []
+        for rep in self.replicas:  # bug guard: replicas never idle with work (Replica.plan_step)
+            for _ in range(rep.in_flight):
+                m.drop("stalled", "left waiting with no event to wake it (a simulator bug)")
+        in_flight -= held
         return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
-                                _time.perf_counter() - wall, self.backlog, self._work_growth())
+                                _time.perf_counter() - wall, self.backlog, self._work_growth(), in_flight)
 
     def _work_growth(self) -> float:
         """Outstanding work (tokens still to prefill or generate) when arrivals stop, over its
@@ -200,13 +222,19 @@ class Simulator:
     def _arrive(self, req: Request, now: float) -> None:
         m = self.metrics
         m.arrive(now)
+        window = self.setup.model.max_context
+        if window and req.input_tokens + max(req.output_tokens, 1) > window:
+            m.drop("context_window", f"prompt + output longer than {self.setup.model.id}'s context window "
+                                     f"({window} tokens)")
+            return
         rep = self.router.pick(req)
         if not rep.fits_ever(req):
-            m.drop("prompt + output longer than the KV cache of one replica "
-                   f"({rep.kv.num_blocks * rep.kv.block_size} tokens)")
+            m.drop("kv_cache", "prompt + output longer than the KV cache of one replica "
+                               f"({rep.kv.num_blocks * rep.kv.block_size} tokens)")
             return
         if not self.cfg.scheduler.chunked_prefill and req.input_tokens > rep.max_tokens:
-            m.drop(f"prompt longer than the per-step token budget ({rep.max_tokens}) without chunked prefill")
+            m.drop("token_budget", f"prompt longer than the per-step token budget ({rep.max_tokens}) "
+                                   "without chunked prefill")
             return
         rep.enqueue(Seq(req))
         if not rep.busy:
