@@ -94,11 +94,27 @@ def test_server_rows_use_their_own_stack():
 
 def test_stability_checks_are_optional():
     sc = Scenario(workload=WorkloadSpec(num_requests=1))
-    s = {"finished": 100, "dropped": 0, "ttft_s_p99": 0.5, "tpot_s_p99": 0.05, "backlog_at_last_arrival": 0,
-         "work_growth": 1.3}
-    assert not _passes(s, sc, 10.0)
-    assert _passes(s, sc, 10.0, stability_checks=False)
+    # The waiting queue grows by 1.0 +- 0.1 requests/s: over the 480 s a 120 s probe lacks of a
+    # 600 s run, at 10 requests/s, that is 48 s more TTFT.
+    s = {"finished": 100, "dropped": 0, "ttft_s_p99": 0.5, "tpot_s_p99": 0.05, "waiting_growth_per_s": 1.0,
+         "waiting_growth_se_per_s": 0.1}
+    assert not _passes(s, sc, 10.0, duration_s=120)
+    assert _passes(s, sc, 10.0, duration_s=600)  # a run as long as MLPerf's needs no projection
+    assert _passes(s, sc, 10.0, stability_checks=False, duration_s=120)
     assert not _passes({**s, "tpot_s_p99": 0.3}, sc, 10.0, stability_checks=False)
+
+
+def test_growth_within_its_noise_does_not_fail_a_probe_far_inside_its_slos():
+    sc = Scenario(workload=WorkloadSpec(num_requests=1))
+    s = {"finished": 100, "dropped": 0, "ttft_s_p99": 0.04, "tpot_s_p99": 0.03, "waiting_growth_per_s": 0.02,
+         "waiting_growth_se_per_s": 0.01, "running_growth_per_s": 0.05, "running_growth_se_per_s": 0.02,
+         "running_mean": 20}
+    assert _passes(s, sc, 16.0, duration_s=120)
+    # A running batch of 20 still filling at 1 +- 0.1 sequences/s: 20 + 0.7 x 480 s, capped at 256
+    # sequences, is 12.8 times the TPOT.
+    assert not _passes({**s, "running_growth_per_s": 1.0, "running_growth_se_per_s": 0.1}, sc, 16.0,
+                       duration_s=120)
+    assert not _passes({**s, "in_flight": 1}, sc, 16.0)
 
 
 def test_completed_tokens_count_the_drain():

@@ -185,13 +185,17 @@ def test_capacity_json():
     probes = d["probes"]
     assert isinstance(probes, list) and probes
     for p in probes:
-        assert set(p) == {"rate_per_s", "passed", "ttft_s_p99", "tpot_s_p99"}
+        assert set(p) == {"rate_per_s", "passed", "ttft_s_p99", "tpot_s_p99", "seeds_passed", "seeds"}
+        assert 1 <= p["seeds"] <= 3 and (2 * p["seeds_passed"] > p["seeds"]) == p["passed"]
         assert p["rate_per_s"] > 0 and isinstance(p["passed"], bool)
     passed = [p["rate_per_s"] for p in probes if p["passed"]]
     assert d["max_rate_per_s"] == max(passed)
     assert any(not p["passed"] and p["rate_per_s"] > d["max_rate_per_s"] for p in probes)  # bracketed
     assert d["ttft_s_p99"] <= 2.0 and d["tpot_s_p99"] <= 0.2  # the default SLOs
     assert d["output_tokens_per_s"] == pytest.approx(100 * d["max_rate_per_s"])
+    lo, hi = d["rate_spread_per_s"]
+    assert lo <= d["max_rate_per_s"] <= hi or lo == hi
+    assert d["finished"] + d["dropped"] + d["in_flight"] == d["requests"] and d["dropped"] == 0
 
 
 def _capture_capacity(monkeypatch) -> list:

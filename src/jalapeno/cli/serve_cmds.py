@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
-from jalapeno.cli.output import console, emit_json, err_console, table
+from jalapeno.cli.output import console, emit_json, err_console, fmt, table
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.capacity import find_capacity
@@ -184,4 +184,5 @@ def capacity_cmd(
         return
     table(f"capacity of {sc.model} on {sc.chip} (p99 TTFT <= {sc.serving.slo.ttft_s:g} s, "
           f"p99 TPOT <= {sc.serving.slo.tpot_s:g} s)", ["metric", "value"],
-          [[k, v] for k, v in d.items() if k != "probes"])
+          [[k, v if k != "rate_spread_per_s" else " - ".join(fmt(x) for x in v)] for k, v in d.items()
+           if k not in ("probes", "rate_by_seed_per_s")])

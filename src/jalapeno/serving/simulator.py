@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from jalapeno.engine.fast_step import FastStep
 from jalapeno.engine.memory import kv_budget_bytes, kv_bytes_per_sequence
@@ -27,6 +27,7 @@ from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.metrics import Metrics
 from jalapeno.serving.replica import Replica, Seq
 from jalapeno.serving.router import Router
+from jalapeno.serving.trend import second_half, slope
 from jalapeno.workloads.request import Request
 
 _STEP, _TRANSFER = 0, 1
@@ -45,8 +46,8 @@ class SimulationResult:
     kv_blocks_per_replica: int
     wall_s: float = 0.0
     backlog_at_last_arrival: int = 0
-    work_growth: float = 1.0
     in_flight: int = 0
+    trends: dict = field(default_factory=dict)  # queue growth over the second half of the arrivals
 
     def summary(self) -> dict:
         m = self.metrics
@@ -82,7 +83,7 @@ class SimulationResult:
             "output_tokens_per_joule": m.output_tokens / energy if energy else 0.0,
             "steps": sum(r.steps for r in self.replicas), "replicas": len(self.replicas), "chips": chips,
             "kv_blocks_per_replica": self.kv_blocks_per_replica, "wall_s": self.wall_s,
-            "backlog_at_last_arrival": self.backlog_at_last_arrival, "work_growth": self.work_growth,
+            "backlog_at_last_arrival": self.backlog_at_last_arrival, **self.trends,
         }
 
 
@@ -146,7 +147,9 @@ class Simulator:
         self._plans: dict[int, object] = {}
         self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
         self.backlog = 0
-        self.work_samples: list[tuple[float, int]] = []  # (time, outstanding tokens), every 64 arrivals
+        self.last_arrival_s = 0.0
+        # (time, requests waiting, requests in the system) every 16 arrivals: the overload trend
+        self.queue_samples: list[tuple[float, int, int]] = []
 
     def _start(self, rep: Replica, now: float) -> None:
         plan = rep.plan_step()
@@ -181,11 +184,11 @@ class Simulator:
                 now = nxt.arrival_s
                 self._arrive(nxt, now)
                 nxt = next(arrivals, None)
-                if self.metrics.arrived % 64 == 0:
-                    self.work_samples.append((now, sum(r.outstanding_tokens for r in self.replicas)))
+                if self.metrics.arrived % 16 == 0 or nxt is None:
+                    self._sample_queue(now)
                 if nxt is None:  # queue left when arrivals stop: a growing queue means overload
                     self.backlog = sum(len(r.waiting) for r in self.replicas)
-                    self.work_samples.append((now, sum(r.outstanding_tokens for r in self.replicas)))
+                    self.last_arrival_s = now
                 continue
             now, _, kind, obj = heapq.heappop(self._events)
             if kind == _STEP:
@@ -206,18 +209,24 @@ class Simulator:
                 m.drop("stalled", "left waiting with no event to wake it (a simulator bug)")
         in_flight -= held
         return SimulationResult(self.metrics, self.replicas, self.setup, self.cfg, now, self.blocks,
-                                _time.perf_counter() - wall, self.backlog, self._work_growth(), in_flight)
+                                _time.perf_counter() - wall, self.backlog, in_flight, self._trends())
 
-    def _work_growth(self) -> float:
-        """Outstanding work (tokens still to prefill or generate) when arrivals stop, over its
-        mean through the second half of the arrivals: near 1 when the server keeps up, growing
-        with the backlog when it does not."""
-        if len(self.work_samples) < 4:
-            return 1.0
-        end_t, end_w = self.work_samples[-1]
-        half = [w for t, w in self.work_samples if t >= end_t / 2]
-        mean = sum(half) / len(half)
-        return end_w / mean if mean > 0 else 1.0
+    def _sample_queue(self, now: float) -> None:
+        waiting = sum(len(r.waiting) for r in self.replicas)
+        held = sum(r.in_flight for r in self.replicas) + len(self._parked)
+        self.queue_samples.append((now, waiting, held))
+
+    def _trends(self) -> dict:
+        """Growth (requests per second, with standard errors) of the waiting queue and of the
+        running batch over the second half of the arrivals: near 0 when the server keeps up,
+        positive while it falls behind (or its running batch is still filling)."""
+        half = second_half([(t, 0.0) for t, _, _ in self.queue_samples])
+        tail = self.queue_samples[len(self.queue_samples) - len(half):]
+        w, w_se = slope([(t, q) for t, q, _ in tail])
+        r, r_se = slope([(t, h - q) for t, q, h in tail])
+        running = sum(h - q for _, q, h in tail) / len(tail) if tail else 0.0
+        return {"last_arrival_s": self.last_arrival_s, "waiting_growth_per_s": w, "waiting_growth_se_per_s": w_se,
+                "running_growth_per_s": r, "running_growth_se_per_s": r_se, "running_mean": running}
 
     def _arrive(self, req: Request, now: float) -> None:
         m = self.metrics

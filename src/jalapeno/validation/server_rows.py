@@ -98,7 +98,8 @@ def server_scenario(case: Case, tp: int, duration_s: float | None = None) -> Sce
 def replica_capacity(sc: Scenario) -> CapacityResult:
     """Capacity of one replica by MLPerf's criterion: the latency percentiles of the whole run,
     without the stand-in stability tests a short probe needs."""
-    return find_capacity(sc, duration_s=sc.workload.duration_s, iterations=6, stability_checks=False)
+    return find_capacity(sc, duration_s=sc.workload.duration_s, iterations=6, stability_checks=False, repeats=1,
+                         rel_tol=0.0)
 
 
 @lru_cache(maxsize=64)
