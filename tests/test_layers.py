@@ -13,7 +13,7 @@ import jalapeno
 
 # Lower number = lower layer. A module may import packages of a strictly lower rank (or its own).
 RANK = {
-    "errors": 0, "formats": 0.5, "sourced": 0.5,
+    "errors": 0, "formats": 0.5, "safeload": 0.4, "ranges": 0.4, "sourced": 0.5,
     "hardware": 1, "workloads": 1,
     "models": 2, "stacks": 2,
     "kernels": 3,

@@ -51,7 +51,7 @@ def pydantic_problems(exc) -> list[tuple[str, str]]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "(top level)"
-        msg = err.get("msg", "invalid")
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if err.get("type") == "missing":
             msg = "is required but missing"
         elif "input" in err and not isinstance(err["input"], dict | list):

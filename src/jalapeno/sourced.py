@@ -12,9 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from jalapeno.errors import SpecError, UnknownIdError
+from jalapeno.safeload import read_yaml
 
 
 def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tuple[Any, dict[str, str], list[str]]:
@@ -107,12 +106,7 @@ def catalog_path(kind: str, ref: str, folder) -> Path:
 
 def read_sourced_yaml(path: Path, kind: str, not_figures: frozenset[str] = frozenset()) -> tuple[dict, dict]:
     """(plain mapping, sources) of a catalog YAML; errors name the file and the field."""
-    if not path.exists():
-        raise SpecError(str(path), [("(file)", "no such file")])
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
+    raw = read_yaml(path, kind)
     if not isinstance(raw, dict):
         raise SpecError(str(path), [("(file)", f"expected a mapping of {kind} fields")])
     plain, sources, unsourced = split_sources(raw)

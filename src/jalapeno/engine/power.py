@@ -25,14 +25,15 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-import yaml
 
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
+from jalapeno.safeload import parse_yaml
 
 
 @lru_cache(maxsize=1)
 def _table() -> dict:
-    return yaml.safe_load((resources.files("jalapeno.hardware") / "data" / "energy.yaml").read_text())
+    f = resources.files("jalapeno.hardware") / "data" / "energy.yaml"
+    return parse_yaml(f.read_text(), str(f))
 
 
 def joules_per_flop(chip: ChipSpec, fmt: str) -> float:

@@ -15,11 +15,45 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from jalapeno.hardware.design import derive_totals
+from jalapeno.hardware.figures import (
+    MIN_MEMORY_GB_S,
+    AreaMm2,
+    CapacityGiB,
+    ChipsPerNode,
+    ClockGHz,
+    Dies,
+    DomainChips,
+    EnergyPjPerByte,
+    HostPowerW,
+    LatencyNs,
+    LatencyUs,
+    LinkCount,
+    LinkGBs,
+    MatrixTflops,
+    MatrixUnits,
+    MemoryGBs,
+    PowerW,
+    PowerWOrZero,
+    ProcessNm,
+    TileElems,
+    TransistorsBillion,
+    VectorTflops,
+    Year,
+)
 from jalapeno.hardware.topology import Level, Topology, topology_from_links
+from jalapeno.safeload import parse_yaml
 from jalapeno.sourced import split_sources
 
 MemoryTechnology = Literal["hbm2", "hbm2e", "hbm3", "hbm3e", "hbm4", "lpddr5", "lpddr5x", "gddr6", "gddr7",
@@ -37,7 +71,7 @@ DEFAULT_EXECUTION: dict[str, str] = {"gpu": "gpu", "tpu": "systolic", "asic": "s
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MatrixEngine(_Strict):
@@ -48,10 +82,10 @@ class MatrixEngine(_Strict):
     `tile_m` x `tile_n` is the output tile one unit computes at a time in the vendor's kernels.
     """
 
-    units: PositiveInt
-    tile_m: PositiveInt = 128
-    tile_n: PositiveInt = 128
-    peak_tflops: dict[NumberFormat, PositiveFloat]
+    units: MatrixUnits
+    tile_m: TileElems = 128
+    tile_n: TileElems = 128
+    peak_tflops: dict[NumberFormat, MatrixTflops]
     # Primitive: dense MACs per clock cycle of ONE unit, per number format. With it the peaks derive
     # (units x macs_per_cycle x 2 x clock_ghz); given both, they must agree (hardware/design.py).
     macs_per_cycle: dict[NumberFormat, PositiveFloat] = Field(default_factory=dict)
@@ -71,7 +105,7 @@ class VectorEngine(_Strict):
     boost clock, tensor peaks lower); `exp_per_cycle` exponentials per cycle per unit (special-
     function units), else the NVIDIA SM ratio of 16 per 128 lanes is assumed (see `exp_per_s`)."""
 
-    peak_tflops: PositiveFloat
+    peak_tflops: VectorTflops
     lanes: PositiveFloat | None = None
     clock_ghz: PositiveFloat | None = None
     exp_per_cycle: PositiveFloat | None = None
@@ -88,10 +122,10 @@ class MemoryLevel(_Strict):
 
     name: str
     kind: Literal["hbm", "dram", "sram", "cache"]
-    capacity_gib: PositiveFloat
-    bandwidth_gb_s: PositiveFloat
-    energy_pj_per_byte: PositiveFloat
-    latency_ns: PositiveFloat = 500.0
+    capacity_gib: CapacityGiB
+    bandwidth_gb_s: MemoryGBs
+    energy_pj_per_byte: EnergyPjPerByte
+    latency_ns: LatencyNs = 500.0
     # Primitives (hardware/design.py derives the totals above from them): off-chip memory as a
     # technology x stacks (HBM) or channels (LPDDR/GDDR/DDR) x per-stack figures; on-chip SRAM as
     # capacity per unit and bytes per cycle per unit.
@@ -101,6 +135,15 @@ class MemoryLevel(_Strict):
     per_stack_bandwidth_gb_s: PositiveFloat | None = None
     capacity_per_unit_mib: PositiveFloat | None = None
     bytes_per_cycle: PositiveFloat | None = None
+
+    @field_validator("bandwidth_gb_s")
+    @classmethod
+    def _bandwidth_of_its_kind(cls, v: float, info: ValidationInfo) -> float:
+        low = MIN_MEMORY_GB_S.get(info.data.get("kind", ""), 0.0)
+        if v < low:
+            raise ValueError(f"{v:g} GB/s is implausibly low for {info.data['kind']} memory (expected at least "
+                             f"{low:g} GB/s); bandwidth_gb_s is in GB/s: a figure in TB/s must be multiplied by 1000")
+        return v
 
     @property
     def capacity_bytes(self) -> float:
@@ -116,16 +159,16 @@ class Links(_Strict):
     """
 
     kind: str
-    count: PositiveInt
-    bandwidth_gb_s: PositiveFloat
+    count: LinkCount
+    bandwidth_gb_s: LinkGBs
     # Primitives: SerDes lanes over all scale-up ports and the rate of each, one direction
     # (bandwidth = lanes x lane_gbps / 8).
     lanes: PositiveInt | None = None
     lane_gbps: PositiveFloat | None = None
-    latency_us: PositiveFloat = 2.0
-    energy_pj_per_byte: PositiveFloat = 10.0
+    latency_us: LatencyUs = 2.0
+    energy_pj_per_byte: EnergyPjPerByte = 10.0
     topology: Literal["switch", "mesh", "torus", "ring"] = "switch"
-    max_domain_chips: PositiveInt = 8
+    max_domain_chips: DomainChips = 8
 
 
 class Power(_Strict):
@@ -136,9 +179,9 @@ class Power(_Strict):
     dynamic power it falls with the clock when the chip is held at its limit. 0 where it has not
     been characterized."""
 
-    tdp_w: PositiveFloat
-    idle_w: PositiveFloat
-    active_w: float = Field(default=0.0, ge=0)
+    tdp_w: PowerW
+    idle_w: PowerW
+    active_w: PowerWOrZero = 0.0
     # The datapath's energy per FLOP relative to its node's entry in energy.yaml (1: as the table).
     datapath_energy_scale: PositiveFloat = 1.0
 
@@ -152,11 +195,11 @@ class Power(_Strict):
 
 
 class Silicon(_Strict):
-    process_node_nm: PositiveFloat
-    die_area_mm2: PositiveFloat | None = None
-    compute_dies: PositiveInt = 1
+    process_node_nm: ProcessNm
+    die_area_mm2: AreaMm2 | None = None
+    compute_dies: Dies = 1
     io_dies: int = Field(default=0, ge=0)
-    transistors_billion: PositiveFloat | None = None
+    transistors_billion: TransistorsBillion | None = None
     area_budget_mm2: PositiveFloat | None = None
 
 
@@ -166,8 +209,8 @@ class Node(_Strict):
     power supplies that turn wall AC into it (80 PLUS Titanium: >= 96 % at half load, 94 % at full;
     0.95 taken for loaded AI servers)."""
 
-    chips_per_node: PositiveInt = 8
-    host_power_w: float = Field(default=1500.0, ge=0)
+    chips_per_node: ChipsPerNode = 8
+    host_power_w: HostPowerW = 1500.0
     psu_efficiency: float = Field(default=0.95, gt=0.5, le=1.0)
 
 
@@ -177,9 +220,9 @@ class ChipSpec(_Strict):
     vendor: str
     kind: ChipKind
     execution: ExecutionModel = "gpu"
-    year: int | None = None
+    year: Year | None = None
     software_stack: str = "trtllm"
-    clock_ghz: PositiveFloat
+    clock_ghz: ClockGHz
     matrix: MatrixEngine
     vector: VectorEngine
     memory: tuple[MemoryLevel, ...]
@@ -306,8 +349,8 @@ def _chip_topology(links: Links, num_chips: int) -> Topology:
     domain = links.max_domain_chips
     if num_chips <= domain:
         return inner
-    plain, _, _ = split_sources(yaml.safe_load(
-        (resources.files("jalapeno.hardware") / "data" / "scale_out_default.yaml").read_text()))
+    f = resources.files("jalapeno.hardware") / "data" / "scale_out_default.yaml"
+    plain, _, _ = split_sources(parse_yaml(f.read_text(), str(f)))
     outer = Level.model_validate({"name": "scale-out", "size": -(-num_chips // domain),
                                   **{k: v for k, v in plain.items() if k != "source"}})
     return Topology(levels=(*inner.levels, outer))

@@ -32,9 +32,10 @@ import itertools
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jalapeno.errors import JalapenoError
+from jalapeno.hardware.figures import EnergyPjPerByteOrZero, LatencyUs, LevelSize, LinkGBs, Oversubscription
 
 LevelKind = Literal["switch", "mesh", "torus", "ring", "fat_tree"]
 
@@ -46,15 +47,15 @@ class Level(BaseModel):
 
     name: str = ""
     kind: LevelKind
-    size: PositiveInt
-    dims: tuple[PositiveInt, ...] | None = None
+    size: LevelSize
+    dims: tuple[LevelSize, ...] | None = None
     wraparound: bool | tuple[bool, ...] = True
-    bandwidth_gb_s: PositiveFloat
-    latency_us: PositiveFloat
-    energy_pj_per_byte: float = Field(default=10.0, ge=0)
-    oversubscription: float = Field(default=1.0, ge=1.0)
+    bandwidth_gb_s: LinkGBs
+    latency_us: LatencyUs
+    energy_pj_per_byte: EnergyPjPerByteOrZero = 10.0
+    oversubscription: Oversubscription = 1.0
     in_network_reduction: bool = False
-    reduction_latency_us: PositiveFloat | None = None
+    reduction_latency_us: LatencyUs | None = None
 
     @model_validator(mode="after")
     def _check_shape(self) -> Level:

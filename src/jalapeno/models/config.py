@@ -16,6 +16,7 @@ from typing import Any
 
 from jalapeno.errors import SpecError, UnknownIdError
 from jalapeno.models.spec import Attention, LayerGroup, Mlp, ModelSpec
+from jalapeno.safeload import read_json
 
 _DATA = resources.files("jalapeno.models") / "data" / "configs"
 
@@ -43,12 +44,7 @@ def model_path(ref: str) -> Path:
 def load_model(ref: str) -> ModelSpec:
     """Load a model by catalog id or by the path of a config.json."""
     path = model_path(ref)
-    if not path.exists():
-        raise SpecError(str(path), [("(file)", "no such file")])
-    try:
-        cfg = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), [("(file)", f"not valid JSON: {exc}")]) from None
+    cfg = read_json(path, "config.json")
     if not isinstance(cfg, dict):
         raise SpecError(str(path), [("(file)", "expected a JSON object (a Hugging Face config.json)")])
     model_id = path.stem if path.name != "config.json" else path.parent.name

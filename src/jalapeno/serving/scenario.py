@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
+from jalapeno.safeload import read_yaml
 from jalapeno.serving.config import ServingConfig
 from jalapeno.workloads.distributions import Empirical
 from jalapeno.workloads.request import Request
@@ -107,12 +107,9 @@ class Scenario(BaseModel):
 
 def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
-    if not p.exists():
-        raise SpecError(str(p), [("(file)", "no such file")])
-    try:
-        raw = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SpecError(str(p), [("(file)", f"not valid YAML: {exc}")]) from None
+    raw = read_yaml(p, "scenario")
+    if raw is None:
+        raise SpecError(str(p), [("(file)", "is empty: expected a mapping of scenario keys")])
     if not isinstance(raw, dict):
         raise SpecError(str(p), [("(file)", "expected a mapping of scenario keys")])
     return parse_scenario(raw, str(p))

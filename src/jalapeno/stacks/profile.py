@@ -18,10 +18,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from jalapeno.errors import SpecError, UnknownIdError, pydantic_problems
+from jalapeno.safeload import parse_yaml
 from jalapeno.stacks.capabilities import Capabilities
 
 _FILE = resources.files("jalapeno.stacks") / "data" / "stacks.yaml"
@@ -94,7 +94,7 @@ class StackProfile(BaseModel):
 
 @lru_cache(maxsize=1)
 def _file() -> dict:
-    return yaml.safe_load(_FILE.read_text())
+    return parse_yaml(_FILE.read_text(), str(_FILE))
 
 
 def _all_raw() -> dict:

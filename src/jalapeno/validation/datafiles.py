@@ -6,8 +6,7 @@ import csv
 from functools import cache
 from importlib import resources
 
-import yaml
-
+from jalapeno.safeload import parse_yaml
 from jalapeno.sourced import split_sources
 
 _DATA = resources.files("jalapeno.validation") / "data"
@@ -23,5 +22,5 @@ def read_csv(name: str) -> list[dict]:
 def read_yaml(name: str) -> dict:
     """One data/*.yaml as plain values (its `{value, source}` figures split by jalapeno.sourced).
     Parsed once; callers must not modify the result."""
-    plain, _, _ = split_sources(yaml.safe_load((_DATA / name).read_text()))
+    plain, _, _ = split_sources(parse_yaml((_DATA / name).read_text(), str(_DATA / name)))
     return plain

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-import yaml
-
 from jalapeno.errors import JalapenoError, SpecError
+from jalapeno.safeload import parse_yaml
 from jalapeno.sourced import split_sources
 from jalapeno.workloads.distributions import Empirical
 from jalapeno.workloads.prefixes import PrefixProfile, ReuseBin
@@ -68,7 +67,7 @@ def _prefix(raw: dict | None) -> PrefixProfile | None:
 @cache
 def load_profiles() -> dict[str, TraceProfile]:
     """All built-in profiles by name ('azure-code', 'azure-conv', 'mooncake-conversation', 'mooncake-synthetic')."""
-    raw = yaml.safe_load(_FILE.read_text())["profiles"]
+    raw = parse_yaml(_FILE.read_text(), str(_FILE))["profiles"]
     out: dict[str, TraceProfile] = {}
     for name, tree in raw.items():
         plain, sources, unsourced = split_sources(tree)
