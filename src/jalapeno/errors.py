@@ -54,7 +54,8 @@ def pydantic_problems(exc) -> list[tuple[str, str]]:
         msg = err.get("msg", "invalid").removeprefix("Value error, ")
         if err.get("type") == "missing":
             msg = "is required but missing"
-        elif "input" in err and not isinstance(err["input"], dict | list):
+        elif "input" in err and not isinstance(err["input"], dict | list) and repr(err["input"]) not in msg \
+                and str(err["input"]) not in msg:
             msg = f"{msg} (got {err['input']!r})"
         out.append((loc, msg))
     return out

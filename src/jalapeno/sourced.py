@@ -22,7 +22,9 @@ def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tu
     unsourced: list[str] = []
     if isinstance(tree, dict):
         if set(tree) == {"value", "source"} or (set(tree) <= {"value", "source", "note", "range"} and "value" in tree):
-            src = tree.get("source") or inherited
+            src = tree.get("source") if "source" in tree else inherited
+            if not _is_source(src):
+                src = None  # a number, a blank or a list is not a source
             value = tree["value"]
             if src:
                 sources[path] = str(src)
@@ -30,6 +32,8 @@ def split_sources(tree: Any, inherited: str | None = None, path: str = "") -> tu
                 unsourced.append(path)
             return value, sources, unsourced
         local = tree.get("source", inherited)
+        if "source" in tree and not _is_source(local):
+            local = None
         if isinstance(local, str) and "source" in tree and path:
             sources[path] = local
         plain: dict[str, Any] = {}
@@ -83,6 +87,11 @@ def collect_ranges(tree: Any, path: str = "") -> tuple[dict[str, tuple[float, fl
             ranges.update(r)
             problems.extend(p)
     return ranges, problems
+
+
+def _is_source(src: Any) -> bool:
+    """A source is text that says where a figure comes from (not a number, not blank)."""
+    return isinstance(src, str) and any(ch.isalpha() for ch in src)
 
 
 def _is_figure(value: Any) -> bool:

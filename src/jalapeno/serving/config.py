@@ -13,16 +13,23 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# Upper bounds: far above any real server, low enough that the engine's step tables (sized by the
+# token budget and the running-sequence cap) and the replica objects stay small.
+MAX_SEQS = 65_536
+MAX_BATCHED_TOKENS = 1_048_576
+MAX_REPLICAS = 4096
 
 
 class SchedulerConfig(_Strict):
     """Continuous batching with a token budget per step and a cap on running sequences."""
 
-    max_num_seqs: int = Field(default=256, ge=1)
-    max_num_batched_tokens: int = Field(default=8192, ge=1)
+    max_num_seqs: int = Field(default=256, ge=1, le=MAX_SEQS)
+    max_num_batched_tokens: int = Field(default=8192, ge=1, le=MAX_BATCHED_TOKENS)
     chunked_prefill: bool = True
-    block_size: int = Field(default=16, ge=1)
+    block_size: int = Field(default=16, ge=1, le=65_536)
     prefix_caching: bool = True
     # full: reserve a request's whole prompt + output KV at admission (TensorRT-LLM's
     # GUARANTEED_NO_EVICT); on_demand: grow block by block and preempt when full (vLLM);
@@ -32,7 +39,7 @@ class SchedulerConfig(_Strict):
     # prompt plus this many tokens, as TensorRT-LLM reserves up to each request's maxNewTokens;
     # unset, each request declares exactly its own output length. A request that generates more
     # than the limit reserves its own length.
-    max_new_tokens: int | None = Field(default=None, ge=1)
+    max_new_tokens: int | None = Field(default=None, ge=1, le=100_000_000)
     # True: a step carries prompt chunks and decodes together (vLLM with chunked prefill,
     # TensorRT-LLM in-flight batching). False: a step runs waiting prompts only, or else decodes
     # only, prompts first (vLLM's default scheduler without chunked prefill); decodes stall
@@ -64,20 +71,20 @@ class DisaggregationConfig(_Strict):
     (`link: scale_up`) or the host network (`link: network`, bandwidth per replica)."""
 
     enabled: bool = False
-    prefill_replicas: int = Field(default=1, ge=1)
-    decode_replicas: int = Field(default=1, ge=1)
+    prefill_replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
+    decode_replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
     link: Literal["scale_up", "network"] = "scale_up"
-    network_gb_s: float = Field(default=50.0, gt=0)
-    latency_s: float = Field(default=20e-6, ge=0)
+    network_gb_s: float = Field(default=50.0, gt=0, le=1e5)
+    latency_s: float = Field(default=20e-6, ge=0, le=60)
 
 
 class SloConfig(_Strict):
-    ttft_s: float = Field(default=2.0, gt=0)
-    tpot_s: float = Field(default=0.2, gt=0)
+    ttft_s: float = Field(default=2.0, gt=0, le=86_400)
+    tpot_s: float = Field(default=0.2, gt=0, le=3600)
 
 
 class ServingConfig(_Strict):
-    replicas: int = Field(default=1, ge=1)
+    replicas: int = Field(default=1, ge=1, le=MAX_REPLICAS)
     router: Literal["round_robin", "least_outstanding", "prefix_affinity"] = "least_outstanding"
     scheduler: SchedulerConfig = SchedulerConfig()
     speculative: SpeculativeConfig = SpeculativeConfig()

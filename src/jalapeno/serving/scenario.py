@@ -19,6 +19,10 @@ from jalapeno.serving.config import ServingConfig
 from jalapeno.workloads.distributions import Empirical
 from jalapeno.workloads.request import Request
 
+MAX_REQUESTS = 100_000_000  # a billion-request run would take hours; 1M takes about half a minute
+MAX_DURATION_S = 365 * 86_400.0
+MAX_TOKENS = 100_000_000
+
 
 class WorkloadSpec(BaseModel):
     """Where requests come from. With `trace`, `rate_per_s` time-scales the trace to that mean
@@ -29,22 +33,22 @@ class WorkloadSpec(BaseModel):
     log-normal with `length_sigma` (0: every request has the mean length). `max_*_tokens` cap
     the draws."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     trace: str | None = None
     generator: Literal["profile", "poisson", "gamma"] | None = None
     profile: str = "azure-code"
-    rate_per_s: float | None = Field(default=None, gt=0)
-    cv: float = Field(default=1.0, ge=0)
-    duration_s: float | None = Field(default=None, gt=0)
-    num_requests: int | None = Field(default=None, ge=1)
-    input_tokens: float = Field(default=2048, ge=1)
-    output_tokens: float = Field(default=256, ge=1)
-    length_sigma: float = Field(default=0.0, ge=0)
+    rate_per_s: float | None = Field(default=None, gt=0, le=1e6)
+    cv: float = Field(default=1.0, ge=0, le=100)
+    duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+    num_requests: int | None = Field(default=None, ge=1, le=MAX_REQUESTS)
+    input_tokens: float = Field(default=2048, ge=1, le=MAX_TOKENS)
+    output_tokens: float = Field(default=256, ge=1, le=MAX_TOKENS)
+    length_sigma: float = Field(default=0.0, ge=0, le=10)
     input_quantiles: dict[str, float] | None = None
     output_quantiles: dict[str, float] | None = None
-    max_input_tokens: int | None = Field(default=None, ge=1)
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_input_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     seed: int = 0
 
     @model_validator(mode="after")
@@ -55,6 +59,10 @@ class WorkloadSpec(BaseModel):
             raise ValueError(f"generator '{self.generator}' needs rate_per_s")
         if (self.generator or not self.trace) and not (self.duration_s or self.num_requests):
             raise ValueError("a generator needs duration_s or num_requests")
+        if self.generator in ("poisson", "gamma") and self.duration_s and not self.num_requests \
+                and self.rate_per_s * self.duration_s > MAX_REQUESTS:
+            raise ValueError(f"rate_per_s x duration_s is {self.rate_per_s * self.duration_s:,.0f} requests, above "
+                             f"the limit of {MAX_REQUESTS:,}; give fewer seconds or a lower rate")
         for name in ("input_quantiles", "output_quantiles"):
             q = getattr(self, name)
             if q is not None:
@@ -92,13 +100,13 @@ class WorkloadSpec(BaseModel):
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str = "llama-3.1-8b"
     chip: str = "h100-sxm"
-    tp: int = Field(default=1, ge=1)
-    pp: int = Field(default=1, ge=1)
-    ep: int = Field(default=1, ge=1)
+    tp: int = Field(default=1, ge=1, le=100_000)
+    pp: int = Field(default=1, ge=1, le=100_000)
+    ep: int = Field(default=1, ge=1, le=100_000)
     precision: str | None = None
     stack: str | None = None  # software-stack profile id; None: the chip's own
     workload: WorkloadSpec = WorkloadSpec(duration_s=600)
@@ -108,8 +116,7 @@ class Scenario(BaseModel):
 def load_scenario(path: str | Path) -> Scenario:
     p = Path(path)
     raw = read_yaml(p, "scenario")
-    if raw is None:
-        raise SpecError(str(p), [("(file)", "is empty: expected a mapping of scenario keys")])
+    raw = {} if raw is None else raw  # an empty file: every default
     if not isinstance(raw, dict):
         raise SpecError(str(p), [("(file)", "expected a mapping of scenario keys")])
     return parse_scenario(raw, str(p))
