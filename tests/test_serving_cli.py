@@ -257,7 +257,7 @@ def test_disaggregate_bad_format(value):
 
 def test_disaggregate_zero_replicas():
     msg = fails_cleanly("simulate", "--disaggregate", "0:1", "--num-requests", "3")
-    assert "prefill_replicas" in msg
+    assert "--disaggregate PREFILL" in msg and "at least 1" in msg
 
 
 def test_unknown_router():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from jalapeno.cli.catalog_cmds import chips_app, models_app
+from jalapeno.cli.checks import Interrupted, OneLineErrors, install_interrupt_handler
 from jalapeno.cli.cost_cmds import cost_cmd
 from jalapeno.cli.fleet_cmd import fleet_cmd
 from jalapeno.cli.kernel_cmds import kernel_app
@@ -17,7 +20,7 @@ from jalapeno.cli.validate_cmd import validate_cmd
 
 app = typer.Typer(
     help="jalapeno: a first-principles model of LLM inference chips, validated against published measurements.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, cls=OneLineErrors,
 )
 app.add_typer(chips_app, name="chips")
 app.add_typer(models_app, name="models")
@@ -35,4 +38,10 @@ app.command("fleet")(user_errors(fleet_cmd))
 
 
 def run() -> None:
-    app()
+    """The console entry point: Ctrl-C prints one line and exits 130."""
+    install_interrupt_handler()
+    try:
+        app()
+    except Interrupted:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from jalapeno.cli.checks import MAX_CHIPS, MAX_TOKENS, check_context, count, exclusive, figure
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table, user_errors
 from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
@@ -27,7 +28,7 @@ def resolve_system(system: str | None, chip: str | None, chips: int | None) -> S
     if not chip:
         raise JalapenoError("give --system ID or --chip ID")
     c = load_chip(chip)
-    return make_system(c, chips or min(c.node.chips_per_node, c.links.max_domain_chips))
+    return make_system(c, chips if chips is not None else min(c.node.chips_per_node, c.links.max_domain_chips))
 
 
 def plan_cmd(
@@ -50,17 +51,27 @@ def plan_cmd(
 ):
     """Search the layouts (tp, pp, ep, replicas, disaggregated pools), speculative methods and batch
     sizes the stack runs; print the Pareto frontier. --slo-tpot-ms bounds the p99 inter-token gap."""
+    exclusive(("--chip", chip), ("--system", system))
+    count("--chips", chips, hi=MAX_CHIPS)
+    count("--input-tokens", input_tokens, hi=MAX_TOKENS)
+    count("--output-tokens", output_tokens, hi=MAX_TOKENS)
+    figure("--slo-ttft-ms", slo_ttft_ms, hi=1e8, unit="ms")
+    figure("--slo-tpot-ms", slo_tpot_ms, hi=1e7, unit="ms")
+    figure("--chip-hour-usd", chip_hour_usd, lo=0.0, hi=1e6, lo_inclusive=True, unit="USD")
+    figure("--usd-per-kwh", usd_per_kwh, lo=0.0, hi=100.0, lo_inclusive=True, unit="USD")
     if objective not in OBJECTIVES:
         raise JalapenoError(f"--objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
     cb = basis(cost_basis)
     m = load_model(model)
+    check_context(m, input_tokens, output_tokens)
     sysspec = resolve_system(system, chip, chips)
     if objective == "cost" and chip_hour_usd is None:
         # Price the chip-hour from the cost basis (energy is inside it), as the money fields do.
         chip_hour_usd = add_money({}, sysspec.chip, 1, cb, 1.0, 0.0, sysspec.chip.power.tdp_w,
                                   sysspec.hosts)["usd_per_chip_hour"]
     res = plan_deployment(m, sysspec, Workload(input_tokens, output_tokens), precision,
-                          slo_ttft_ms / 1e3 if slo_ttft_ms else None, slo_tpot_ms / 1e3 if slo_tpot_ms else None,
+                          slo_ttft_ms / 1e3 if slo_ttft_ms is not None else None,
+                          slo_tpot_ms / 1e3 if slo_tpot_ms is not None else None,
                           chip_hour_usd, usd_per_kwh,
                           spec=spec_request(spec, spec_tokens, spec_acceptance, draft_model), disaggregate=True)
     if not res.points:

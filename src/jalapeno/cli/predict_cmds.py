@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from jalapeno.cli.checks import MAX_CHIPS, MAX_TOKENS, check_context, count, exclusive
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, table
 from jalapeno.cli.plan_cmd import resolve_system
@@ -36,8 +37,8 @@ def predict_cmd(
     layout: str = typer.Option(None, "--layout",
                                help="A layout like tp=8,pp=2,ep=16,dp=4 (instead of --tp/--pp/--ep)."),
     tp: int = typer.Option(None, "--tp", help="Tensor-parallel degree (default: all chips, within the domain)."),
-    pp: int = typer.Option(1, "--pp", help="Pipeline-parallel degree."),
-    ep: int = typer.Option(1, "--ep", help="Expert-parallel degree (divides tp)."),
+    pp: int = typer.Option(None, "--pp", help="Pipeline-parallel degree (default 1)."),
+    ep: int = typer.Option(None, "--ep", help="Expert-parallel degree (divides tp; default 1)."),
     precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
     input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
@@ -48,7 +49,18 @@ def predict_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Predict throughput, latency (TTFT, TPOT p50/p99), power and energy of one model on one system."""
+    exclusive(("--chip", chip), ("--system", system))
+    for flag, v in (("--tp", tp), ("--pp", pp), ("--ep", ep)):
+        exclusive(("--layout", layout), (flag, v))
+        count(flag, v, hi=MAX_CHIPS)
+    count("--chips", chips, hi=MAX_CHIPS)
+    count("--input-tokens", input_tokens, hi=MAX_TOKENS)
+    count("--output-tokens", output_tokens, hi=MAX_TOKENS)
+    count("--concurrency", concurrency, hi=10**7)
+    pp = pp or 1
+    ep = ep or 1
     m = load_model(model)
+    check_context(m, input_tokens, output_tokens)
     dp = None
     if layout:
         plan, dp = ParallelPlan.parse(layout)
@@ -57,7 +69,7 @@ def predict_cmd(
                               ).system_spec()
     elif chip:
         c = load_chip(chip)
-        n = chips or ((dp or 1) * plan.chips_per_replica if layout else (tp or 1) * pp)
+        n = chips if chips is not None else ((dp or 1) * plan.chips_per_replica if layout else (tp or 1) * pp)
         sysspec = make_system(c, n)
     else:
         raise JalapenoError("give --chip ID or --system ID")
@@ -100,7 +112,11 @@ def compare_cmd(
 ):
     """Compare systems on one workload: each one's best operating point at several per-user speeds.
     Defaults: real-time coding on gpt-oss-120b (2048-token prompts, 256-token completions)."""
+    count("--chips", chips, hi=MAX_CHIPS)
+    count("--input-tokens", input_tokens, hi=MAX_TOKENS)
+    count("--output-tokens", output_tokens, hi=MAX_TOKENS)
     m = load_model(model)
+    check_context(m, input_tokens, output_tokens)
     wl = Workload(input_tokens, output_tokens)
     try:
         user_rates = tuple(float(x) for x in rates.split(",") if x.strip())

@@ -8,22 +8,52 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from jalapeno.cli.checks import MAX_CHIPS, MAX_TOKENS, count, exclusive, figure, output_path
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import console, emit_json, err_console, fmt, table
+from jalapeno.errors import JalapenoError
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.capacity import find_capacity
+from jalapeno.serving.config import MAX_BATCHED_TOKENS, MAX_REPLICAS, MAX_SEQS
 from jalapeno.serving.run import simulate
-from jalapeno.serving.scenario import load_scenario, merge, parse_scenario
+from jalapeno.serving.scenario import MAX_DURATION_S, MAX_REQUESTS, load_scenario, merge, parse_scenario
 
 _KEYS = ["ttft_s_p50", "ttft_s_p90", "ttft_s_p99", "tpot_s_p50", "tpot_s_p90", "tpot_s_p99", "e2e_s_p50",
          "e2e_s_p99", "output_tokens_per_s", "requests_per_s", "goodput_requests_per_s", "slo_attainment",
          "prefix_hit_rate", "kv_cache_utilization", "preemptions", "chip_utilization", "average_power_w",
          "output_tokens_per_joule", "usd_per_million_output_tokens", "usd_per_million_tokens_blended_3to1",
-         "output_tokens_per_s_per_mw", "cost_basis", "requests", "finished", "dropped", "in_flight", "duration_s", "wall_s"]
+         "output_tokens_per_s_per_mw", "cost_basis", "requests", "finished", "dropped", "in_flight", "duration_s",
+         "wall_s"]
+
+
+def _check_flags(flags: dict) -> None:
+    """Each flag's meaning, before any work: counts at least 1, finite positive figures, no two
+    flags that say the same thing (see cli/checks.py)."""
+    for flag, key, hi in (("--tp", "tp", MAX_CHIPS), ("--pp", "pp", MAX_CHIPS), ("--ep", "ep", MAX_CHIPS),
+                          ("--num-requests", "num_requests", MAX_REQUESTS), ("--replicas", "replicas", MAX_REPLICAS),
+                          ("--max-num-seqs", "max_num_seqs", MAX_SEQS),
+                          ("--max-batched-tokens", "max_batched_tokens", MAX_BATCHED_TOKENS),
+                          ("--max-new-tokens", "max_new_tokens", MAX_TOKENS), ("--spec-tokens", "spec_tokens", 16)):
+        count(flag, flags.get(key), hi=hi)
+    for flag, key, hi, unit in (("--rate", "rate", 1e6, "requests/s"), ("--duration", "duration", MAX_DURATION_S, "s"),
+                                ("--input-tokens", "input_tokens", MAX_TOKENS, ""),
+                                ("--output-tokens", "output_tokens", MAX_TOKENS, ""),
+                                ("--slo-ttft-ms", "slo_ttft_ms", 8.64e7, "ms"),
+                                ("--slo-tpot-ms", "slo_tpot_ms", 3.6e6, "ms")):
+        figure(flag, flags.get(key), hi=hi, unit=unit)
+    figure("--spec-acceptance", flags.get("spec_acceptance"), lo=0.0, hi=1.0, lo_inclusive=True)
+    if flags.get("input_tokens") is not None and flags["input_tokens"] < 1:
+        raise JalapenoError(f"--input-tokens must be at least 1, got {flags['input_tokens']:g}")
+    if flags.get("output_tokens") is not None and flags["output_tokens"] < 1:
+        raise JalapenoError(f"--output-tokens must be at least 1, got {flags['output_tokens']:g}")
+    exclusive(("--trace", flags.get("trace")), ("--generator", flags.get("generator")))
+    for flag in ("tp", "pp", "ep"):
+        exclusive(("--layout", flags.get("layout")), (f"--{flag}", flags.get(flag)))
 
 
 def _scenario(scenario: Path | None, **flags):
+    _check_flags(flags)
     base = load_scenario(scenario).model_dump(exclude_none=True) if scenario else {}
     wl = {"trace": flags["trace"], "rate_per_s": flags["rate"], "duration_s": flags["duration"],
           "num_requests": flags["num_requests"], "generator": flags["generator"], "profile": flags["profile"],
@@ -45,21 +75,26 @@ def _scenario(scenario: Path | None, **flags):
         except ValueError:
             raise ValueError(f"--disaggregate expects PREFILL:DECODE replicas like 1:3, got "
                              f"'{flags['disaggregate']}'") from None
+        count("--disaggregate PREFILL", p, hi=MAX_REPLICAS)
+        count("--disaggregate DECODE", d, hi=MAX_REPLICAS)
         dis = {"enabled": True, "prefill_replicas": p, "decode_replicas": d}
-    slo = {"ttft_s": flags["slo_ttft_ms"] / 1e3 if flags["slo_ttft_ms"] else None,
-           "tpot_s": flags["slo_tpot_ms"] / 1e3 if flags["slo_tpot_ms"] else None}
+    slo = {"ttft_s": flags["slo_ttft_ms"] / 1e3 if flags["slo_ttft_ms"] is not None else None,
+           "tpot_s": flags["slo_tpot_ms"] / 1e3 if flags["slo_tpot_ms"] is not None else None}
     serving = {"replicas": flags["replicas"], "router": flags["router"], "scheduler": sched, "speculative": spec,
                "disaggregation": dis, "slo": slo, "seed": flags["seed"]}
     if flags.get("layout"):
         plan, dp = ParallelPlan.parse(flags["layout"])
         flags.update(tp=plan.tp, pp=plan.pp, ep=plan.ep)
-        if dp and not flags["replicas"]:
+        count("--layout dp", dp, hi=MAX_REPLICAS)
+        if dp is not None and flags["replicas"] is not None and dp != flags["replicas"]:
+            raise JalapenoError(f"--layout dp={dp} and --replicas {flags['replicas']} conflict: give one of them")
+        if dp is not None:
             serving["replicas"] = dp
     top = {"model": flags["model"], "chip": flags["chip"], "tp": flags["tp"], "pp": flags["pp"], "ep": flags["ep"],
            "precision": flags["precision"], "stack": flags["stack"], "workload": wl, "serving": serving}
     raw = merge(base, top)
     w = raw.get("workload", {})
-    if not (w.get("trace") or w.get("duration_s") or w.get("num_requests")):
+    if w.get("trace") is None and w.get("duration_s") is None and w.get("num_requests") is None:
         w["duration_s"] = 600.0
     raw["workload"] = w
     return parse_scenario(raw, str(scenario) if scenario else "command-line flags")
@@ -124,24 +159,23 @@ def simulate_cmd(
     cb = basis(cost_basis)
     sc = _scenario(scenario, **{k: v for k, v in locals().items()
                                 if k not in ("scenario", "trace_out", "json_out", "cost_basis", "cb")})
+    output_path("--trace-out", trace_out)  # before the run, not after it
     with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=json_out) as bar:
         task = bar.add_task("sim", total=None, info="")
-        res = simulate(sc, timeline=trace_out is not None,
+        res = simulate(sc, timeline_path=trace_out,
                        progress=lambda t, n: bar.update(task, info=f"{n:,} requests, t={t:,.0f} s"))
     s = res.summary()
     span = s["duration_s"] or 1.0
     add_money(s, load_chip(sc.chip), s["chips"], cb, s["output_tokens_per_s"], s["input_tokens"] / span,
               s["average_power_w"])
-    if trace_out:
-        trace_out.write_text(res.metrics.chrome_trace())
     if json_out:
         emit_json({"scenario": sc.model_dump(), **s})
         return
     table(f"{sc.model} on {sc.chip} (tp={sc.tp}, pp={sc.pp}) x {s['replicas']} replicas", ["metric", "value"],
           [[k, s[k]] for k in _KEYS])
-    for reason, count in s["dropped_reasons"].items():
-        console.print(f"dropped {count:,} ({reason}): {s['dropped_details'].get(reason, '')}", highlight=False)
+    for reason, n in s["dropped_reasons"].items():
+        console.print(f"dropped {n:,} ({reason}): {s['dropped_details'].get(reason, '')}", highlight=False)
 
 
 def capacity_cmd(
@@ -169,6 +203,7 @@ def capacity_cmd(
     """Highest request rate meeting p99 TTFT and p99 TPOT SLOs (MLPerf Server-style)."""
     cb = basis(cost_basis)
     flags = {k: v for k, v in locals().items() if k not in ("scenario", "json_out", "cost_basis", "cb")}
+    figure("--duration", duration, hi=MAX_DURATION_S, unit="s")
     # The search sets the rate; a placeholder satisfies generators that need one.
     flags.update(rate=1.0 if generator in ("poisson", "gamma") else None, num_requests=None)
     sc = _scenario(scenario, **flags)

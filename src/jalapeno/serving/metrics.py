@@ -88,6 +88,7 @@ class Metrics:
     last_finish_s: float = 0.0
     records: list = field(default_factory=list)
     spans: list = field(default_factory=list)
+    timeline_writer: object = None  # a serving.timeline.TimelineWriter: spans streamed to a file
 
     def arrive(self, t: float) -> None:
         self.arrived += 1
@@ -123,6 +124,8 @@ class Metrics:
     def span(self, replica: int, start: float, plan) -> None:
         if self.timeline:
             self.spans.append((replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks)))
+        if self.timeline_writer is not None:
+            self.timeline_writer.span(replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks))
 
     def chrome_trace(self) -> str:
         """The step timeline as Chrome/Perfetto trace-event JSON (one track per replica)."""

@@ -22,6 +22,7 @@ from jalapeno.engine.power import wall_power_w
 from jalapeno.engine.predict import Setup, make_setup
 from jalapeno.engine.spec_cost import draft_setup, draft_weight_bytes, in_step
 from jalapeno.engine.speculative import SpecDecoding, resolve_spec
+from jalapeno.errors import DoesNotFitError
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.metrics import Metrics
@@ -95,10 +96,18 @@ def serving_spec(setup: Setup, cfg: ServingConfig) -> SpecDecoding:
 
 
 def kv_blocks(setup: Setup, block_size: int) -> int:
-    """KV-cache blocks one replica holds (the engine's memory model over the block size)."""
+    """KV-cache blocks one replica holds (the engine's memory model over the block size). A draft
+    model's weights share the chips (as engine.predict); if nothing is left for the cache, the
+    deployment does not fit."""
     free, _ = kv_budget_bytes(setup.system.chip, setup.stack, setup.model, setup.prec, setup.plan)
-    if setup.spec.draft_model is not None:  # the draft's weights share the chips (as engine.predict)
-        free -= draft_weight_bytes(setup) * setup.stack.memory_utilization
+    if setup.spec.draft_model is not None:
+        draft_w = draft_weight_bytes(setup) * setup.stack.memory_utilization
+        if free <= draft_w:
+            cap = setup.system.chip.main_memory.capacity_bytes
+            raise DoesNotFitError(f"{setup.model.id} with its draft model on {setup.system.chip.id} "
+                                  f"({setup.plan.label()})", cap - free + draft_w, cap,
+                                  "Use a smaller draft model, more chips (--tp) or a smaller format (--precision).")
+        free -= draft_w
     per_block = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, block_size))
     return max(int(free // per_block), 1)
 
