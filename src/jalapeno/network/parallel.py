@@ -49,7 +49,12 @@ class ParallelPlan:
             m = re.fullmatch(r"(tp|pp|ep|dp)\s*=\s*(\d+)", part)
             if not m:
                 raise JalapenoError(f"--layout '{text}': '{part}' is not of the form tp=N, pp=N, ep=N or dp=N")
+            if m.group(1) in vals:
+                raise JalapenoError(f"--layout '{text}': {m.group(1)} is given twice")
             vals[m.group(1)] = int(m.group(2))
+            if not 1 <= vals[m.group(1)] <= 1_000_000:
+                raise JalapenoError(f"--layout '{text}': {m.group(1)} must be between 1 and 1,000,000, "
+                                    f"got {vals[m.group(1)]}")
         dp = vals.pop("dp", None)
         return ParallelPlan(**vals), dp
 

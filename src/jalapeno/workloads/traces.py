@@ -24,6 +24,7 @@ import io
 import json
 import math
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,15 @@ def read_mooncake_jsonl(
 _READERS: dict[str, Callable[..., Iterator[Request]]] = {"azure": read_azure_csv, "mooncake": read_mooncake_jsonl}
 
 
+def _unreadable_as_error(path: Path, rows: Iterator[Request]) -> Iterator[Request]:
+    """The rows, with a file that cannot be read (a fake .gz, bytes that are not text, an I/O
+    error) reported as one line naming it."""
+    try:
+        yield from rows
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
+        raise JalapenoError(f"{path}: cannot be read as a trace: {exc}") from None
+
+
 def detect_format(path: Path) -> str:
     """'azure' or 'mooncake', from the extension (.csv / .jsonl / .json, optionally .gz) or the first line."""
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
@@ -210,14 +220,17 @@ def detect_format(path: Path) -> str:
         return "azure"
     if suffixes and suffixes[-1] in (".jsonl", ".json", ".ndjson"):
         return "mooncake"
-    with _open_text(path) as fh:
-        for text in fh:
-            if text.strip():
-                if text.lstrip().startswith("{"):
-                    return "mooncake"
-                if "TIMESTAMP" in text:
-                    return "azure"
-                break
+    try:
+        with _open_text(path) as fh:
+            for text in fh:
+                if text.strip():
+                    if text.lstrip().startswith("{"):
+                        return "mooncake"
+                    if "TIMESTAMP" in text:
+                        return "azure"
+                    break
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
+        raise JalapenoError(f"{path}: cannot be read as a trace: {exc}") from None
     raise JalapenoError(
         f"{path}: cannot tell the trace format; expected an Azure LLM trace CSV (header "
         "TIMESTAMP,ContextTokens,GeneratedTokens) or Mooncake JSON lines (timestamp, input_length, "
@@ -242,7 +255,7 @@ class Trace:
 
     def __iter__(self) -> Iterator[Request]:
         self.report = LoadReport(str(self.path))
-        return _READERS[self.format](self.path, self.zero_tokens, self.report)
+        return _unreadable_as_error(self.path, _READERS[self.format](self.path, self.zero_tokens, self.report))
 
     def __repr__(self) -> str:
         return f"Trace({str(self.path)!r}, format={self.format!r})"
