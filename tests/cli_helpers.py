@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from unittest.mock import patch
 
+import typer.main
+import typer.testing
 from typer.testing import CliRunner
 
 from jalapeno.cli.main import app
@@ -16,8 +19,21 @@ def _runner() -> CliRunner:
         return CliRunner()  # click >= 8.2 / typer's own runner: stdout and stderr are kept apart
 
 
+class _Built:
+    """The app's click command, built once: typer rebuilds it on every invoke (~65 ms)."""
+
+    command = None
+
+
+def _command(_app):
+    if _Built.command is None:
+        _Built.command = typer.main.get_command(app)
+    return _Built.command
+
+
 def run(*args):
-    return _runner().invoke(app, [str(a) for a in args])
+    with patch.object(typer.testing, "_get_command", _command):
+        return _runner().invoke(app, [str(a) for a in args])
 
 
 def stderr_of(result) -> str:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from jalapeno.errors import JalapenoError, SpecError, UnknownIdError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.figures import ChipsPerNode, HostPowerW
 from jalapeno.hardware.spec import ChipSpec, Node, SystemSpec
 from jalapeno.hardware.topology import Level, Topology
 from jalapeno.sourced import catalog_ids, catalog_path, read_sourced_yaml
@@ -77,8 +78,8 @@ class _SystemFile(BaseModel):
     name: str
     chip: str
     description: str = ""
-    chips_per_node: PositiveInt
-    host_power_w: float = Field(ge=0)
+    chips_per_node: ChipsPerNode
+    host_power_w: HostPowerW
     topology: tuple[Level, ...] = Field(min_length=1)
     assumptions: tuple[str, ...] = ()
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)

@@ -184,10 +184,10 @@ def _mlps(r: _Reader, cfg: dict, n_layers: int, hidden: int, gated: bool, bias: 
         k = r.int("first_k_dense_replace", hi=1_000_000, zero_means="every layer is MoE")
         freq = r.int("moe_layer_freq", default=1, lo=1, hi=1_000_000)
         moe_layers = [i >= k and i % freq == 0 for i in range(n_layers)]
-    elif cfg.get("interleave_moe_layer_step"):
+    elif cfg.get("interleave_moe_layer_step") is not None:
         step = r.int("interleave_moe_layer_step", lo=1, hi=1_000_000)
         moe_layers = [(i + 1) % step == 0 for i in range(n_layers)]
-    elif cfg.get("decoder_sparse_step") or cfg.get("mlp_only_layers"):
+    elif cfg.get("decoder_sparse_step") is not None or cfg.get("mlp_only_layers"):
         step = r.int("decoder_sparse_step", default=1, lo=1, hi=1_000_000)
         dense_only = cfg.get("mlp_only_layers") or []
         if not isinstance(dense_only, list) or not all(isinstance(i, int) and not isinstance(i, bool)
