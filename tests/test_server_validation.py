@@ -115,6 +115,9 @@ def test_growth_within_its_noise_does_not_fail_a_probe_far_inside_its_slos():
     assert not _passes({**s, "running_growth_per_s": 1.0, "running_growth_se_per_s": 0.1}, sc, 16.0,
                        duration_s=120)
     assert not _passes({**s, "in_flight": 1}, sc, 16.0)
+    # Requests no rate could serve are reported but do not fail a rate; a drop for want of room does.
+    assert _passes({**s, "dropped": 2, "dropped_reasons": {"context_window": 2}}, sc, 16.0, duration_s=120)
+    assert not _passes({**s, "dropped": 1, "dropped_reasons": {"decode_kv_cache": 1}}, sc, 16.0)
 
 
 def test_completed_tokens_count_the_drain():

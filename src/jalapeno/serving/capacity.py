@@ -2,7 +2,9 @@
 
 As MLPerf's Server scenario measures it: Poisson (or the workload's own) arrivals at a target
 rate, starting from an idle server; a rate passes if the p99 time to first token and the p99 time
-per output token over the whole run both meet the SLOs and nothing is dropped. A run must last
+per output token over the whole run both meet the SLOs and nothing is dropped for want of
+capacity (requests the deployment can never serve, such as prompts beyond the context window,
+are reported with the answer but do not fail a rate). A run must last
 many request lifetimes (MLPerf's minimum is 600 s): until the running batch has filled, even a
 rate above what the server sustains shows good latencies. A shorter probe (`stability_checks`)
 therefore projects what it sees to a 600 s run: the growth of the waiting queue over the second
@@ -34,6 +36,10 @@ from jalapeno.serving.simulator import serving_spec
 MLPERF_MIN_DURATION_S = 600.0  # MLPerf Inference's minimum Server run (LoadGen min_duration)
 _SIGNIFICANT = 3.0  # standard errors a queue's growth must exceed to count (samples are autocorrelated)
 _CLOSE = 2.0  # a verdict within this factor of a bound is decided by several seeds
+# Requests this deployment can never serve, at any rate (longer than the context window, than one
+# replica's KV cache, or than the step budget without chunking): reported with the result, but
+# they do not fail a rate. Any other drop does.
+INTRINSIC_DROPS = frozenset({"context_window", "kv_cache", "token_budget"})
 
 
 @dataclass
@@ -93,7 +99,8 @@ def _verdict(s: dict, sc: Scenario, rate: float, stability_checks: bool = True,
     """(passes, closeness): closeness is the largest ratio of a (projected) p99 to its bound, so
     1 is at the bound; inf when a request was dropped or none finished."""
     slo = sc.serving.slo
-    if s["finished"] == 0 or s["dropped"] or s.get("in_flight", 0):
+    load_drops = sum(n for r, n in s.get("dropped_reasons", {}).items() if r not in INTRINSIC_DROPS)
+    if s["finished"] == 0 or load_drops or s.get("in_flight", 0):
         return False, math.inf
     ttft, tpot = s["ttft_s_p99"], s["tpot_s_p99"]
     tpot = 0.0 if math.isnan(tpot) else tpot  # one-token outputs have no TPOT
