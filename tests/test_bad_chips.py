@@ -93,9 +93,7 @@ CHIP_FILES = {
     "not yaml": ("clock_ghz: [1, 2\n", "(file)"),
     "peak_tflops not a mapping": ('base: h100-sxm\nmatrix:\n  peak_tflops: {value: 900, source: "a"}\n',
                                   "peak_tflops"),
-    "no main memory": ('base: h100-sxm\nmemory:\n  - {name: L2, kind: cache, capacity_gib: {value: 0.05, source: a},'
-                       ' bandwidth_gb_s: {value: 5000, source: a}, energy_pj_per_byte: {value: 5, source: a}}\n',
-                       "memory"),
+    "no main memory": ('base: h100-sxm\nmemory:\n  - {name: HBM3, kind: cache}\n', "memory"),
     "bad memory kind": ('base: h100-sxm\nmemory:\n  - {name: X, kind: tape, capacity_gib: {value: 8, source: a},'
                         ' bandwidth_gb_s: {value: 500, source: a}, energy_pj_per_byte: {value: 5, source: a}}\n',
                         "kind"),
