@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,9 @@ from jalapeno.hardware.spec import ChipSpec
 from jalapeno.models.config import load_model, parse_config
 
 WL = Workload(512, 64)
+# The suite runs a fixed set (deterministic); JALAPENO_FUZZ_EXAMPLES=5000 explores fresh random inputs.
+EXAMPLES = int(os.environ.get("JALAPENO_FUZZ_EXAMPLES", "300"))
+DERANDOMIZE = "JALAPENO_FUZZ_EXAMPLES" not in os.environ
 
 odd_numbers = st.one_of(
     st.integers(1, 4096), st.integers(1, 4096), st.integers(-5, 5), st.integers(1, 200_000),
@@ -46,7 +50,8 @@ def _check_prediction(p) -> None:
     assert d["output_tokens_per_s"] < 1e9 and d["power_w"] < 1e5
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(changes=st.dictionaries(st.sampled_from(CONFIG_KEYS), odd_numbers, min_size=1, max_size=4),
        drop=st.lists(st.sampled_from(list(SMALL)), max_size=2))
 def test_config_json_fuzz_gives_a_clean_error_or_a_finite_answer(changes, drop):
@@ -86,7 +91,8 @@ def _set(tree, path, value):
     node[path[-1]] = value
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(changes=st.lists(st.tuples(st.sampled_from(CHIP_PATHS), chip_values), min_size=1, max_size=3))
 def test_chip_file_fuzz_gives_a_clean_error_or_a_finite_answer(changes):
     import copy

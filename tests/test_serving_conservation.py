@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,9 @@ from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.simulator import Simulator
 from jalapeno.workloads.request import Request
 
+# The suite runs a fixed 500 (deterministic); JALAPENO_PROPERTY_EXAMPLES=5000 explores fresh setups.
+EXAMPLES = int(os.environ.get("JALAPENO_PROPERTY_EXAMPLES", "500"))
+DERANDOMIZE = "JALAPENO_PROPERTY_EXAMPLES" not in os.environ
 REASONS = {"kv_cache", "token_budget", "context_window", "decode_kv_cache"}  # "stalled" would be a bug
 
 
@@ -72,7 +76,8 @@ rows = st.lists(st.tuples(st.sampled_from([0.0, 0.001, 0.05, 0.5, 3.0]), st.inte
                           st.integers(1, 80), st.integers(0, 3), st.integers(0, 6)), min_size=1, max_size=40)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows, blocks=st.integers(2, 600), block_size=st.sampled_from([1, 4, 16, 64, 256, 1024]),
        reservation=st.sampled_from(["on_demand", "full"]), prefix=st.booleans(), replicas=st.integers(1, 3),
        disagg=st.booleans(), max_seqs=st.integers(1, 16), budget=st.sampled_from([8, 64, 512, 4096]),

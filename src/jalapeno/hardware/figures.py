@@ -15,7 +15,8 @@ MatrixTflops = Figure(1e-3, 2e5, "TFLOPS", low="peak_tflops is in TFLOPS (10^12 
                       high="peak_tflops is in TFLOPS (10^12 FLOP/s, dense): a figure in GFLOPS must be divided by 1000")
 VectorTflops = Figure(1e-4, 2e5, "TFLOPS", high="peak_tflops is in TFLOPS: a figure in GFLOPS must be divided by 1000")
 MatrixUnits = Count(1, 1_000_000, "units")
-TileElems = Count(1, 65_536, "elements")
+TileElems = Count(16, 65_536, "elements")
+MIN_TILE_ELEMS = 32 * 32  # a matrix unit's largest output tile is at least 32 x 32 (the GEMM tilings start there)
 CapacityGiB = Figure(1e-6, 1e6, "GiB", high="capacity_gib is in GiB: a figure in MiB or bytes must be scaled")
 MemoryGBs = Figure(0.1, 1e8, "GB/s", low="bandwidth_gb_s is in GB/s: a figure in TB/s must be multiplied by 1000",
                    high="bandwidth_gb_s is in GB/s: a figure in MB/s or bytes/s must be scaled")

@@ -29,6 +29,7 @@ from pydantic import (
 from jalapeno.hardware.design import derive_totals
 from jalapeno.hardware.figures import (
     MIN_MEMORY_GB_S,
+    MIN_TILE_ELEMS,
     AreaMm2,
     CapacityGiB,
     ChipsPerNode,
@@ -89,6 +90,13 @@ class MatrixEngine(_Strict):
     # Primitive: dense MACs per clock cycle of ONE unit, per number format. With it the peaks derive
     # (units x macs_per_cycle x 2 x clock_ghz); given both, they must agree (hardware/design.py).
     macs_per_cycle: dict[NumberFormat, PositiveFloat] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _tile_is_a_tile(self) -> MatrixEngine:
+        if self.tile_m * self.tile_n < MIN_TILE_ELEMS:
+            raise ValueError(f"tile_m x tile_n = {self.tile_m} x {self.tile_n} is smaller than the 32 x 32 output tile "
+                             "a matrix unit computes at least")
+        return self
 
     @model_validator(mode="after")
     def _has_bf16(self) -> MatrixEngine:
