@@ -50,7 +50,7 @@ CASES = [
     ((*PLAN, "--usd-per-kwh", "-0.1"), "--usd-per-kwh"),
     ((*PLAN, "--usd-per-kwh", "inf"), "--usd-per-kwh"),
     ((*PLAN, "--objective", "fastest"), "--objective"),
-    ((*PLAN, "--objective", "cost"), "--chip-hour-usd"),
+    ((*PLAN, "--cost-basis", "nonsense"), "nonsense"),
     # simulate: numbers
     *[((*S, flag, v), flag) for flag in ("--tp", "--pp", "--ep", "--replicas", "--max-num-seqs", "--max-batched-tokens",
                                          "--max-new-tokens", "--spec-tokens") for v in ("0", "-3")],
@@ -90,6 +90,11 @@ CASES = [
     ((*C, "--slo-ttft-ms", "0"), "--slo-ttft-ms"),
     ((*C, "--slo-tpot-ms", "nan"), "--slo-tpot-ms"),
     ((*C, "--layout", "tp=1", "--tp", "1"), "--layout and --tp"),
+    # prices (negative prices never give negative $/Mtoken)
+    *[((*P, f"--cost-basis={v}"), "--cost-basis") for v in ("-5", "0", "inf", "nan", "cloud:never")],
+    *[(("cost", "--chip", "h100-sxm", flag, v), flag.split("-")[-1]) for flag, v in (
+        ("--usd-per-kwh", "-1"), ("--usd-per-kwh", "inf"), ("--life-years", "0"), ("--life-years", "nan"),
+        ("--pue", "0.5"), ("--cost-of-capital", "-2"))],
     # kernels
     (("kernel", "gemm", "--chip", "h100-sxm", "--m", "0", "--n", "1", "--k", "1"), "--m"),
     (("kernel", "gemm", "--chip", "h100-sxm", "--m", "x", "--n", "1", "--k", "1"), "--m"),
