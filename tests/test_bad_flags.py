@@ -38,8 +38,7 @@ CASES = [
     # compare and plan
     (("compare", "--chips", "0"), "--chips"),
     (("compare", "--input-tokens", "0"), "--input-tokens"),
-    (("compare", "--min-tokens-per-s-per-user", "-5"), "--min-tokens-per-s-per-user"),
-    (("compare", "--min-tokens-per-s-per-user", "nan"), "--min-tokens-per-s-per-user"),
+    *[(("compare", "--tokens-per-s-per-user", v), "--tokens-per-s-per-user") for v in ("-5", "abc", "0", ",", "nan", "inf")],
     (("compare", "--input-tokens", "500000"), "context window"),
     ((*PLAN, "--system", "dgx-h100"), "--chip and --system"),
     ((*PLAN, "--chips", "0"), "--chips"),

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-import yaml
 
 from jalapeno.cli.output import console, emit_json, table
 from jalapeno.economics.area import DiePrimitives, estimate_die
@@ -23,6 +22,7 @@ from jalapeno.economics.unit_cost import unit_cost
 from jalapeno.errors import JalapenoError, SpecError
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.systems import load_system
+from jalapeno.safeload import read_yaml
 from jalapeno.sourced import split_sources
 
 
@@ -132,12 +132,7 @@ def _area_validation(json_out: bool) -> None:
 def _die_file(path: Path, json_out: bool) -> None:
     """Estimate every die of a YAML file (`dies: {name: {...}}`, or one die's fields at top level);
     a `published_mm2` in it is shown beside the estimate, never used by it."""
-    if not path.exists():
-        raise SpecError(str(path), [("(file)", "no such file")])
-    try:
-        plain, _, _ = split_sources(yaml.safe_load(path.read_text()))
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path), [("(file)", f"not valid YAML: {exc}")]) from None
+    plain, _, _ = split_sources(read_yaml(path, "die"))
     if not isinstance(plain, dict):
         raise SpecError(str(path), [("(file)", "expected a mapping of die fields")])
     dies = plain.get("dies") or plain.get("validation") or {path.stem: plain}

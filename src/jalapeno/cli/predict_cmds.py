@@ -122,7 +122,7 @@ def compare_cmd(
         user_rates = tuple(float(x) for x in rates.split(",") if x.strip())
     except ValueError:
         raise JalapenoError(f"--tokens-per-s-per-user expects numbers like 50,100,200, got '{rates}'") from None
-    if not user_rates or any(r <= 0 for r in user_rates):
+    if not user_rates or any(not (0 < r < 1e9) for r in user_rates):  # also refuses nan and inf
         raise JalapenoError(f"--tokens-per-s-per-user expects positive numbers, got '{rates}'")
     req = spec_request(spec, spec_tokens, spec_acceptance, draft_model)
     named = list(system or [])

@@ -23,9 +23,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
+from jalapeno.safeload import parse_yaml
 from jalapeno.sourced import split_sources
 
 AGREEMENT = 0.01
@@ -100,8 +100,8 @@ def _derive_vector(vector: dict, units: float, clock_ghz: float) -> None:
 @lru_cache(maxsize=1)
 def memory_technologies() -> dict:
     """hardware/data/memory_technology.yaml as plain values (energy per bit, per-stack figures)."""
-    plain, _, _ = split_sources(yaml.safe_load(
-        (resources.files("jalapeno.hardware") / "data" / "memory_technology.yaml").read_text()))
+    f = resources.files("jalapeno.hardware") / "data" / "memory_technology.yaml"
+    plain, _, _ = split_sources(parse_yaml(f.read_text(), str(f)))
     return plain["technologies"]
 
 
