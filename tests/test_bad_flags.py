@@ -38,7 +38,8 @@ CASES = [
     # compare and plan
     (("compare", "--chips", "0"), "--chips"),
     (("compare", "--input-tokens", "0"), "--input-tokens"),
-    *[(("compare", "--tokens-per-s-per-user", v), "--tokens-per-s-per-user") for v in ("-5", "abc", "0", ",", "nan", "inf")],
+    *[(("compare", "--tokens-per-s-per-user", v), "--tokens-per-s-per-user")
+      for v in ("-5", "abc", "0", ",", "nan", "inf")],
     (("compare", "--input-tokens", "500000"), "context window"),
     ((*PLAN, "--system", "dgx-h100"), "--chip and --system"),
     ((*PLAN, "--chips", "0"), "--chips"),
