@@ -66,6 +66,14 @@ def _problem(field: str, given: float, derived: float, formula: str) -> ValueErr
                       f"give one of them, or make them agree within {AGREEMENT:.0%}")
 
 
+def _settle(block: dict, key: str, derived: float, field: str, formula: str) -> None:
+    """Fill a total its primitives imply, or check the one given agrees with them."""
+    if key not in block:
+        block[key] = derived
+    elif not _agree(_f(block[key]), derived):
+        raise _problem(field, _f(block[key]), derived, formula)
+
+
 def _derive_matrix(matrix: dict, clock_ghz: float) -> None:
     macs = matrix.get("macs_per_cycle") or {}
     units = matrix.get("units")
@@ -73,13 +81,8 @@ def _derive_matrix(matrix: dict, clock_ghz: float) -> None:
         return
     peaks = dict(matrix.get("peak_tflops") or {})
     for fmt, per_unit in macs.items():
-        derived = units * _f(per_unit) * 2 * clock_ghz * 1e9 / 1e12
-        if fmt in peaks:
-            if not _agree(_f(peaks[fmt]), derived):
-                raise _problem(f"matrix.peak_tflops.{fmt}", _f(peaks[fmt]), derived,
-                               f"units x macs_per_cycle.{fmt} x 2 x clock_ghz ({units} x {per_unit} x 2 x {clock_ghz})")
-        else:
-            peaks[fmt] = derived
+        _settle(peaks, fmt, units * _f(per_unit) * 2 * clock_ghz * 1e9 / 1e12, f"matrix.peak_tflops.{fmt}",
+                f"units x macs_per_cycle.{fmt} x 2 x clock_ghz ({units} x {per_unit} x 2 x {clock_ghz})")
     matrix["peak_tflops"] = peaks
 
 
@@ -88,13 +91,8 @@ def _derive_vector(vector: dict, units: float, clock_ghz: float) -> None:
     if lanes is None:
         return
     clock = vector.get("clock_ghz") or clock_ghz
-    derived = units * _f(lanes) * 2 * clock * 1e9 / 1e12
-    if "peak_tflops" in vector:
-        if not _agree(_f(vector["peak_tflops"]), derived):
-            raise _problem("vector.peak_tflops", _f(vector["peak_tflops"]), derived,
-                           f"units x lanes x 2 x clock ({units} x {lanes} x 2 x {clock})")
-    else:
-        vector["peak_tflops"] = derived
+    _settle(vector, "peak_tflops", units * _f(lanes) * 2 * clock * 1e9 / 1e12, "vector.peak_tflops",
+            f"units x lanes x 2 x clock ({units} x {lanes} x 2 x {clock})")
 
 
 @lru_cache(maxsize=1)
@@ -127,31 +125,20 @@ def _derive_memory(level: dict, i: int, units: float, clock_ghz: float) -> None:
                 raise _problem(f"{where}.{total}", given, derived, f"stacks x {per} ({stacks} x {level[per]} {unit})")
     per_unit_mib = level.get("capacity_per_unit_mib")
     if per_unit_mib is not None:
-        derived = units * _f(per_unit_mib) / 1024
-        if "capacity_gib" in level and not _agree(_f(level["capacity_gib"]), derived):
-            raise _problem(f"{where}.capacity_gib", _f(level["capacity_gib"]), derived,
-                           f"units x capacity_per_unit_mib / 1024 ({units} x {per_unit_mib} / 1024)")
-        level.setdefault("capacity_gib", derived)
+        _settle(level, "capacity_gib", units * _f(per_unit_mib) / 1024, f"{where}.capacity_gib",
+                f"units x capacity_per_unit_mib / 1024 ({units} x {per_unit_mib} / 1024)")
     bpc = level.get("bytes_per_cycle")
     if bpc is not None:
-        derived = units * _f(bpc) * clock_ghz
-        if "bandwidth_gb_s" in level and not _agree(_f(level["bandwidth_gb_s"]), derived):
-            raise _problem(f"{where}.bandwidth_gb_s", _f(level["bandwidth_gb_s"]), derived,
-                           f"units x bytes_per_cycle x clock_ghz ({units} x {bpc} x {clock_ghz})")
-        level.setdefault("bandwidth_gb_s", derived)
+        _settle(level, "bandwidth_gb_s", units * _f(bpc) * clock_ghz, f"{where}.bandwidth_gb_s",
+                f"units x bytes_per_cycle x clock_ghz ({units} x {bpc} x {clock_ghz})")
 
 
 def _derive_links(links: dict) -> None:
     lanes, rate = links.get("lanes"), links.get("lane_gbps")
     if lanes is None or rate is None:
         return
-    derived = _f(lanes) * _f(rate) / 8
-    if "bandwidth_gb_s" in links:
-        if not _agree(_f(links["bandwidth_gb_s"]), derived):
-            raise _problem("links.bandwidth_gb_s", _f(links["bandwidth_gb_s"]), derived,
-                           f"lanes x lane_gbps / 8 ({lanes} x {rate} / 8)")
-    else:
-        links["bandwidth_gb_s"] = derived
+    _settle(links, "bandwidth_gb_s", _f(lanes) * _f(rate) / 8, "links.bandwidth_gb_s",
+            f"lanes x lane_gbps / 8 ({lanes} x {rate} / 8)")
 
 
 def derive_totals(data: dict) -> dict:
