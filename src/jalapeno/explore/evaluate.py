@@ -1,0 +1,241 @@
+"""One design of a space, evaluated: chip derived, constraints checked, layouts planned, SLO
+checked, objectives computed.
+
+Cheap constraints run first (TDP, die area, shoreline, unit cost) so a rejected design costs
+microseconds. The layout comes from the engine's planner (`plan_deployment`) swept over a
+coarse batch grid with no SLO filter, so one planning pass serves every per-user target; the
+best SLO-meeting point is then refined between its grid neighbours with the engine's
+`evaluate` on that layout. Every objective is taken at that one operating point (the highest
+tokens/s per chip that meets the SLOs) and aggregated over the workload's scenarios (model x
+length bucket x per-user target) by a weighted geometric mean.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from jalapeno.engine.planner import PlanPoint, plan_deployment
+from jalapeno.engine.predict import Workload, evaluate, make_setup, max_batch
+from jalapeno.errors import JalapenoError
+from jalapeno.explore import costing
+from jalapeno.explore.design import derive_design
+from jalapeno.explore.space import Space
+from jalapeno.formats import precision_for
+from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.spec import ChipSpec, SystemSpec
+from jalapeno.kernels.gemm import compute_format
+from jalapeno.models.config import load_model
+from jalapeno.models.spec import ModelSpec
+from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
+
+COARSE_POINTS = 14  # batch sizes per layout in the planning pass (geometric from 1 to the largest)
+REFINE_POINTS = 8  # batch sizes tried between the best point and its next grid neighbour
+
+
+@dataclass
+class Evaluation:
+    objectives: dict[str, float]
+    violations: dict[str, float]  # constraint -> relative excess (> 0: violated)
+    rejected_by: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def feasible(self) -> bool:
+        return self.rejected_by is None
+
+
+def coarse_grid(b_max: int) -> np.ndarray:
+    return np.unique(np.round(np.geomspace(1, max(b_max, 1), COARSE_POINTS)))
+
+
+@lru_cache(maxsize=16)
+def _model(ref: str) -> ModelSpec:
+    return load_model(ref)
+
+
+class Evaluator:
+    """Evaluates points of one space; holds what every design shares (base chip, models)."""
+
+    def __init__(self, space: Space):
+        self.space = space
+        self.base = load_chip(space.base)
+        self.models = [_model(m) for m in space.workload.models]
+        prec = precision_for(space.workload.precision or self.models[0].native_format, self.base.native_formats())
+        self.compute_format = compute_format(prec.weights, prec.activations)
+        self.needs_econ = any(o.name == "usd_per_mtoken" for o in space.objectives)
+
+    def chip(self, point: dict[str, Any]) -> ChipSpec:
+        return derive_design(self.base, point, self.compute_format)
+
+    def __call__(self, point: dict[str, Any], stack: StackProfile | None = None,
+                 chip: ChipSpec | None = None) -> Evaluation:
+        try:
+            chip = chip or self.chip(point)
+        except JalapenoError as exc:
+            return self._rejected("design", 1.0, {"error": str(exc)})
+        metrics: dict[str, Any] = {"tdp_w": chip.power.tdp_w, "peak_tflops": dict(chip.matrix.peak_tflops),
+                                   "memory_gib": chip.main_memory.capacity_gib,
+                                   "memory_gb_s": chip.main_memory.bandwidth_gb_s}
+        violations = self._cheap_constraints(chip, point, metrics)
+        first = next((k for k, v in violations.items() if v > 0), None)
+        if first:
+            return self._rejected(first, violations[first], metrics, violations)
+        chips = int(point.get("chips", 1))
+        system = SystemSpec(chip=chip, num_chips=chips)
+        scen = self._scenarios(system, stack, metrics)
+        if scen is None:
+            violations["memory_fits"] = 1.0
+            return self._rejected("memory_fits", 1.0, metrics, violations)
+        worst_slo = max((s["slo_shortfall"] for s in scen), default=0.0)
+        violations["slo"] = worst_slo
+        if worst_slo > 0:
+            return self._rejected("slo", worst_slo, metrics, violations)
+        objectives = self._objectives(chip, scen, metrics)
+        return Evaluation(objectives, violations, None, metrics)
+
+    # -- constraints ---------------------------------------------------------------------------
+    def _cheap_constraints(self, chip: ChipSpec, point: dict, metrics: dict) -> dict[str, float]:
+        c = self.space.constraints
+        out: dict[str, float] = {}
+        if c.tdp_w:
+            out["tdp_w"] = chip.power.tdp_w / c.tdp_w.max - 1.0
+        area = None
+        if c.die_area_mm2 or c.unit_cost_usd or c.hbm_shoreline:
+            area = costing.die_area_mm2(chip) if costing.has_economics() else None
+        if c.die_area_mm2:
+            if area is None:
+                costing.economics()  # raises Unavailable with the reason
+            metrics["die_area_mm2"] = area
+            out["die_area_mm2"] = area / c.die_area_mm2.max - 1.0  # type: ignore[operator]
+        if c.hbm_shoreline and chip.main_memory.kind == "hbm":
+            # The die's edge: its estimated area, else the area budget (a die built to the budget).
+            edge_area = area or (c.die_area_mm2.max if c.die_area_mm2 else chip.silicon.die_area_mm2)
+            if edge_area:
+                stacks = point.get("memory_stacks", getattr(chip.main_memory, "stacks", None))
+                if stacks:
+                    allowed = costing.shoreline_stacks(edge_area)
+                    metrics["shoreline_stacks"] = allowed
+                    out["hbm_shoreline"] = int(stacks) / max(allowed, 1) - 1.0
+        if c.unit_cost_usd:
+            cost = costing.unit_cost_usd(chip)
+            metrics["unit_cost_usd"] = cost
+            out["unit_cost_usd"] = cost / c.unit_cost_usd.max - 1.0
+        elif costing.has_economics():
+            metrics["unit_cost_usd"] = costing.unit_cost_usd(chip)
+        return out
+
+    def _rejected(self, by: str, amount: float, metrics: dict, violations: dict | None = None) -> Evaluation:
+        v = dict(violations or {})
+        v[by] = max(amount, 1e-9)
+        worst = {o.name: (0.0 if o.sense == "maximize" else 1e12) for o in self.space.objectives}
+        return Evaluation(worst, v, by, metrics)
+
+    # -- planning ------------------------------------------------------------------------------
+    def _scenarios(self, system: SystemSpec, stack: StackProfile | None, metrics: dict) -> list[dict] | None:
+        wl_spec = self.space.workload
+        out = []
+        for model in self.models:
+            for lengths in wl_spec.lengths:
+                wl = Workload(lengths.input_tokens, lengths.output_tokens)
+                points = self._plan(model, system, wl, stack)
+                if points is None:
+                    return None
+                for target in wl_spec.min_tokens_per_s_per_user:
+                    best = self._best(points, target)
+                    if best is not None:
+                        best = self._refine(model, system, wl, stack, best, target, points)
+                    fastest = max(p.output_tokens_per_s_per_user for p in points)
+                    out.append({"model": model.id, "input_tokens": wl.input_tokens,
+                                "output_tokens": wl.output_tokens, "min_tokens_per_s_per_user": target,
+                                "weight": lengths.weight,
+                                "slo_shortfall": 0.0 if best else max(target / max(fastest, 1e-9) - 1.0, 1e-6),
+                                "point": best, "fastest_tokens_per_s_per_user": fastest})
+        metrics["scenarios"] = [{k: (v.to_dict() if isinstance(v, PlanPoint) else v) for k, v in s.items()}
+                                for s in out]
+        return out
+
+    def _plan(self, model: ModelSpec, system: SystemSpec, wl: Workload,
+              stack: StackProfile | None) -> list[PlanPoint] | None:
+        if stack is not None:  # robust evaluation: the nominal layouts under another stack profile
+            points = []
+            for label in self._layouts(model, system, wl):
+                points += self._sweep(model, system, wl, stack, ParallelPlan.parse(label)[0], None)
+            return points or None
+        res = plan_deployment(model, system, wl, self.space.workload.precision, max_pp=self.space.workload.max_pp,
+                              batch_sizes=coarse_grid)
+        return res.points or None
+
+    def _layouts(self, model: ModelSpec, system: SystemSpec, wl: Workload) -> list[str]:
+        res = plan_deployment(model, system, wl, self.space.workload.precision, max_pp=self.space.workload.max_pp,
+                              batch_sizes=coarse_grid)
+        return sorted({p.layout for p in res.points})
+
+    def _ok(self, p: PlanPoint, target: float) -> bool:
+        w = self.space.workload
+        return (p.output_tokens_per_s_per_user >= target and (not w.slo_ttft_s or p.ttft_s <= w.slo_ttft_s)
+                and (not w.slo_tpot_p99_s or p.tpot_s <= w.slo_tpot_p99_s))
+
+    def _best(self, points: list[PlanPoint], target: float) -> PlanPoint | None:
+        ok = [p for p in points if self._ok(p, target)]
+        return max(ok, key=lambda p: p.output_tokens_per_s_per_chip) if ok else None
+
+    def _sweep(self, model: ModelSpec, system: SystemSpec, wl: Workload, stack: StackProfile | None,
+               plan: ParallelPlan, sizes: np.ndarray | None) -> list[PlanPoint]:
+        try:
+            setup = make_setup(model, system, plan, self.space.workload.precision, stack)
+            b_max = max_batch(setup, wl)[0]
+        except JalapenoError:
+            return []
+        grid = coarse_grid(b_max) if sizes is None else sizes[sizes <= b_max]
+        if not grid.size:
+            return []
+        r = evaluate(setup, wl, grid)
+        chips = system.num_chips
+        return [PlanPoint(plan.label(), setup.replicas, int(grid[i]) * setup.replicas,
+                          float(r["throughput"][i] / chips), float(1.0 / r["tpot"][i]), float(r["ttft"][i]),
+                          float(r["tpot"][i]), float(r["throughput"][i] / r["power"][i]), None)
+                for i in range(grid.size)]
+
+    def _refine(self, model: ModelSpec, system: SystemSpec, wl: Workload, stack: StackProfile | None,
+                best: PlanPoint, target: float, points: list[PlanPoint]) -> PlanPoint:
+        b = best.concurrency // best.replicas
+        above = sorted(p.concurrency // p.replicas for p in points if p.layout == best.layout
+                       and p.concurrency // p.replicas > b)
+        if not above or above[0] <= b + 1:
+            return best
+        sizes = np.unique(np.round(np.linspace(b + 1, above[0] - 1, REFINE_POINTS)))
+        cands = [p for p in self._sweep(model, system, wl, stack, ParallelPlan.parse(best.layout)[0], sizes)
+                 if self._ok(p, target)]
+        return max([best, *cands], key=lambda p: p.output_tokens_per_s_per_chip)
+
+    # -- objectives ----------------------------------------------------------------------------
+    def _objectives(self, chip: ChipSpec, scen: list[dict], metrics: dict) -> dict[str, float]:
+        weights = np.array([s["weight"] for s in scen])
+        tps = np.array([s["point"].output_tokens_per_s_per_chip for s in scen])
+        tpj = np.array([s["point"].output_tokens_per_joule for s in scen])
+        out: dict[str, float] = {}
+        for o in self.space.objectives:
+            if o.name == "tokens_per_s_per_chip":
+                out[o.name] = _geomean(tps, weights)
+            elif o.name == "tokens_per_joule":
+                out[o.name] = _geomean(tpj, weights)
+            elif o.name == "usd_per_mtoken":
+                # Power per chip with the host's share: throughput per chip / tokens per joule.
+                usd = [costing.usd_per_mtoken(chip, s["point"].output_tokens_per_s_per_chip,
+                                              s["point"].output_tokens_per_s_per_chip
+                                              / s["point"].output_tokens_per_joule) for s in scen]
+                out[o.name] = _geomean(np.array(usd), weights)
+        metrics["tokens_per_s_per_chip"] = _geomean(tps, weights)
+        metrics["tokens_per_joule"] = _geomean(tpj, weights)
+        return out
+
+
+def _geomean(x: np.ndarray, w: np.ndarray) -> float:
+    return float(math.exp(float(np.sum(w * np.log(np.maximum(x, 1e-300))) / np.sum(w))))
+
