@@ -10,6 +10,7 @@ from jalapeno.cli.catalog_cmds import chips_app, models_app
 from jalapeno.cli.checks import Interrupted, OneLineErrors, install_interrupt_handler
 from jalapeno.cli.cost_cmds import cost_cmd
 from jalapeno.cli.fleet_cmd import fleet_cmd
+from jalapeno.cli.explore_cmds import explore_app
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.plan_cmd import plan_cmd, systems_app
@@ -26,6 +27,7 @@ app.add_typer(chips_app, name="chips")
 app.add_typer(models_app, name="models")
 app.add_typer(kernel_app, name="kernel")
 app.add_typer(systems_app, name="systems")
+app.add_typer(explore_app, name="explore")
 app.command("predict")(user_errors(predict_cmd))
 app.command("compare")(user_errors(compare_cmd))
 app.command("validate")(user_errors(validate_cmd))

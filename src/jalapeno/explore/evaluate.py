@@ -239,3 +239,52 @@ class Evaluator:
 def _geomean(x: np.ndarray, w: np.ndarray) -> float:
     return float(math.exp(float(np.sum(w * np.log(np.maximum(x, 1e-300))) / np.sum(w))))
 
+
+
+PROBES = 48  # seeded random points (plus the all-low and all-high corners) for `check_constraints`
+
+
+def probe_points(space: Space, n: int = PROBES, seed: int = 0) -> list[dict[str, Any]]:
+    """The corners of the space (every parameter at its low end, at its high end) and `n` seeded draws."""
+    import random
+
+    from jalapeno.explore.design import PARAMETERS
+
+    rng = random.Random(seed)
+
+    def value(name: str, prm, pick: str) -> Any:
+        if prm.choices is not None:
+            return prm.choices[0] if pick == "low" else prm.choices[-1] if pick == "high" else rng.choice(prm.choices)
+        lo, hi = prm.range
+        v = lo if pick == "low" else hi if pick == "high" else rng.uniform(lo, hi)
+        return int(round(v)) if PARAMETERS[name][0] is int else float(v)
+
+    picks = ["low", "high"] + ["draw"] * n
+    return [{k: value(k, p, pick) for k, p in space.parameters.items()} for pick in picks]
+
+
+def check_constraints(space: Space) -> None:
+    """A space whose constraints no design can meet is a bad space: probe it (corners and seeded
+    draws, cheap constraints only) and name the constraint, or the pair, no probe satisfies."""
+    ev = Evaluator(space)
+    rows: list[dict[str, float]] = []
+    for point in probe_points(space):
+        try:
+            chip = ev.chip(point)
+        except JalapenoError:
+            continue
+        rows.append(ev._cheap_constraints(chip, point, {}))
+    where = space.path or "<space>"
+    if not rows:
+        raise JalapenoError(f"{where}: field 'parameters': no probed point of the space makes a valid chip")
+    names = sorted({k for r in rows for k in r})
+    for k in names:
+        if all(r.get(k, 0.0) > 0 for r in rows):
+            best = min(r.get(k, 0.0) for r in rows)
+            raise JalapenoError(f"{where}: field 'constraints.{k}': no design in the space meets it (of "
+                                f"{len(rows)} probes incl. the corners, the closest is {best:.0%} over the bound)")
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if not any(r.get(a, 0.0) <= 0 and r.get(b, 0.0) <= 0 for r in rows):
+                raise JalapenoError(f"{where}: fields 'constraints.{a}' and 'constraints.{b}' contradict: "
+                                    f"designs of the space meet one or the other, none of {len(rows)} probes both")
