@@ -1,21 +1,22 @@
 """A point of a design space becomes a validated chip.
 
 A point is a flat mapping of parameter values (`compute_units: 16, memory_stacks: 6, ...`).
-`design_overrides` turns it into the chip fields it changes, starting from a base chip, and
-`derive_design` builds the validated `ChipSpec` through one adapter (`_derive`): today a thin
-one that re-validates the base's `model_dump()` with the overrides merged in (list entries of
-`memory` by name); it is the single place to point at `hardware.design.derive_chip` once that
-lands. Never `model_copy` without validation.
+`design_overrides` turns it into dotted-path overrides of the base chip's primitives and
+`derive_design` builds the validated `ChipSpec` with `hardware.design.derive_chip`, which drops
+the base's totals wherever its primitives determine them: changing units, MACs per cycle,
+clock, stacks or lanes moves every peak, capacity and bandwidth derived from them.
 
-Primitives and how the totals follow from them (the base chip gives what a point leaves out):
-- matrix peak per format = units x MACs per cycle per unit x 2 x clock; MACs per cycle per unit
-  default to the base's, scaled by the array's PE count (rows x cols) when the array changes;
-- vector fp32 peak and on-chip SRAM bandwidth scale with units x clock (lanes and bytes per cycle
-  per unit as the base's); SRAM capacity = units x SRAM per core;
-- main memory = technology x stacks (data/memory_technologies.yaml: per-stack capacity,
-  bandwidth, energy);
-- scale-up links = lanes x Gb/s per lane / 8 per direction;
-- power: `tdp_w` as a parameter, or derived at peak (see `derived_tdp_w`).
+What each parameter sets (the base chip gives everything a point leaves out):
+- `compute_units`, `clock_ghz`, `macs_per_cycle_<fmt>` (per unit); `array_rows` x `array_cols`
+  (the GEMM tile; per-unit MACs scale with the PE count when the array changes and no MACs are
+  given); vector lanes per unit stay the base's, so the vector peak follows units x clock;
+- `sram_per_core_mib`: on-chip SRAM per unit (bytes per cycle per unit stay the base's, so SRAM
+  bandwidth follows units x clock);
+- `memory_technology` x `memory_stacks`: per-stack capacity, bandwidth and energy from
+  data/memory_technologies.yaml; 0 stacks is an SRAM-only design whose SRAM holds the weights;
+- `link_lanes` x `lane_gbps`: scale-up SerDes; `chips`: chips per scale-up domain;
+- `process_node_nm`: datapath energy per FLOP and running power follow (engine/power.py);
+- `tdp_w`: the power limit, else derived at peak (`derived_tdp_w`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from jalapeno.engine.power import joules_per_flop
+from jalapeno.engine.power import active_power_w, joules_per_flop
 from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
+from jalapeno.hardware.design import derive_chip
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.sourced import split_sources
 
@@ -63,98 +65,84 @@ def memory_technologies() -> dict[str, dict[str, Any]]:
     return plain
 
 
-def _per_unit_macs(base: ChipSpec, fmt: str) -> float:
-    return base.matrix.peak_tflops[fmt] * 1e12 / (2.0 * base.clock_ghz * 1e9 * base.matrix.units)  # type: ignore[index]
-
-
 def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
-    """The chip fields a point changes, as a nested mapping over the base's `model_dump()`."""
+    """Dotted-path overrides of the base's primitives (for `derive_chip`) that a point sets."""
     units = int(point.get("compute_units", base.matrix.units))
     clock = float(point.get("clock_ghz", base.clock_ghz))
     rows = int(point.get("array_rows", base.matrix.tile_m))
     cols = int(point.get("array_cols", base.matrix.tile_n))
     pe_scale = rows * cols / (base.matrix.tile_m * base.matrix.tile_n)
-    peaks = {}
-    for fmt in base.matrix.peak_tflops:
-        per_unit = point.get(f"macs_per_cycle_{fmt}", _per_unit_macs(base, fmt) * pe_scale)
-        peaks[fmt] = units * float(per_unit) * 2.0 * clock * 1e9 / 1e12
-    for fmt in FORMATS:  # a format the base lacks but the point gives
-        if f"macs_per_cycle_{fmt}" in point and fmt not in peaks:
-            peaks[fmt] = units * float(point[f"macs_per_cycle_{fmt}"]) * 2.0 * clock * 1e9 / 1e12
-    scale = units * clock / (base.matrix.units * base.clock_ghz)
+    macs = {f: base.matrix_macs_per_cycle(f) / base.matrix.units * pe_scale for f in base.matrix.peak_tflops}
+    macs.update({f: float(point[f"macs_per_cycle_{f}"]) for f in FORMATS if f"macs_per_cycle_{f}" in point})
     out: dict[str, Any] = {
-        "id": point.get("_id", f"{base.id}-design"), "name": f"design from {base.id}", "clock_ghz": clock,
-        "matrix": {"units": units, "tile_m": rows, "tile_n": cols, "peak_tflops": peaks},
-        "vector": {"peak_tflops": base.vector.peak_tflops * scale},
+        "id": str(point.get("_id", f"{base.id}-design")), "name": f"Design-space point from {base.id}",
+        "clock_ghz": clock, "matrix.units": units, "matrix.tile_m": rows, "matrix.tile_n": cols,
+        # Totals follow from the primitives: the matrix peaks of every format the design has.
+        "matrix.macs_per_cycle": macs, "matrix.peak_tflops": {f: units * m * 2 * clock / 1e3 for f, m in macs.items()},
+        "silicon.die_area_mm2": None,  # the base's published area is not the design's
     }
-    memory: dict[str, dict[str, Any]] = {}
+    if base.vector.lanes is None:  # a base without vector primitives: scale its fp32 peak
+        out["vector.peak_tflops"] = base.vector.peak_tflops * units * clock / (base.matrix.units * base.clock_ghz)
     sram = base.on_chip
+    stacks = int(point.get("memory_stacks", -1))
     if sram is not None:
-        level: dict[str, Any] = {"bandwidth_gb_s": sram.bandwidth_gb_s * scale}
-        if "sram_per_core_mib" in point:
-            level["capacity_gib"] = units * float(point["sram_per_core_mib"]) / 1024.0
-        elif "compute_units" in point:
-            level["capacity_gib"] = sram.capacity_gib * units / base.matrix.units
-        memory[sram.name] = level
+        per_unit_mib = float(point.get("sram_per_core_mib", sram.capacity_gib * 1024 / base.matrix.units))
+        bpc = sram.bytes_per_cycle or sram.bandwidth_gb_s / (base.matrix.units * base.clock_ghz)
+        level = {"capacity_per_unit_mib": per_unit_mib, "capacity_gib": units * per_unit_mib / 1024,
+                 "bytes_per_cycle": bpc, "bandwidth_gb_s": units * bpc * clock}
+        if stacks == 0:  # SRAM-only: the SRAM is the level that holds weights and KV cache
+            out["memory"] = [{**sram.model_dump(exclude={"capacity_gib", "bandwidth_gb_s"}), **level,
+                              "kind": "dram", "technology": "sram", "name": "On-chip SRAM (no external memory)"}]
+            return _links(base, point, out)
+        out.update({f"memory.{sram.name}.{k}": v for k, v in level.items()})
+    elif stacks == 0:
+        raise JalapenoError(f"memory_stacks 0 needs on-chip SRAM to hold the weights, and {base.id} has none")
     if "memory_technology" in point or "memory_stacks" in point:
-        memory[base.main_memory.name] = _main_memory(base, point)
-    out["memory"] = memory
+        out.update(_main_memory(base, point))
+    return _links(base, point, out)
+
+
+def _links(base: ChipSpec, point: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     if "link_lanes" in point or "lane_gbps" in point:
-        base_lanes = base.links.bandwidth_gb_s * 8 / BASE_LANE_GBPS
+        base_lanes = base.links.lanes or base.links.bandwidth_gb_s * 8 / BASE_LANE_GBPS
         lanes = int(point.get("link_lanes", round(base_lanes)))
-        lane = float(point.get("lane_gbps", BASE_LANE_GBPS))
-        out["links"] = {"bandwidth_gb_s": lanes * lane / 8.0,
-                        "count": max(1, round(base.links.count * lanes / base_lanes))}
+        lane = float(point.get("lane_gbps", base.links.lane_gbps or BASE_LANE_GBPS))
+        out.update({"links.lanes": lanes, "links.lane_gbps": lane, "links.bandwidth_gb_s": lanes * lane / 8,
+                    "links.count": max(1, round(base.links.count * lanes / base_lanes))})
     if "chips" in point:
-        out.setdefault("links", {})["max_domain_chips"] = max(int(point["chips"]), base.links.max_domain_chips)
+        out["links.max_domain_chips"] = max(int(point["chips"]), base.links.max_domain_chips)
     if "process_node_nm" in point:
-        out["silicon"] = {"process_node_nm": float(point["process_node_nm"])}
+        out["silicon.process_node_nm"] = float(point["process_node_nm"])
     return out
 
 
 def _main_memory(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
     techs = memory_technologies()
-    tech = str(point.get("memory_technology", "hbm3e"))
+    tech = str(point.get("memory_technology", base.main_memory.technology or "hbm3e"))
     if tech not in techs:
         raise JalapenoError(f"memory_technology '{tech}' is not one of {', '.join(techs)}")
     t = techs[tech]
-    stacks = int(point.get("memory_stacks", 8))
-    if stacks < 1:
-        raise JalapenoError("memory_stacks must be at least 1: the engine needs an off-chip memory level "
-                            "(weights and KV cache live there)")
+    stacks = int(point.get("memory_stacks", base.main_memory.stacks or 8))
+    where = f"memory.{base.main_memory.name}"
+    fields = {"technology": tech, "stacks": stacks, "per_stack_capacity_gib": t["per_stack_capacity_gib"],
+              "per_stack_bandwidth_gb_s": t["per_stack_bandwidth_gb_s"],
+              "capacity_gib": stacks * t["per_stack_capacity_gib"],
+              "bandwidth_gb_s": stacks * t["per_stack_bandwidth_gb_s"], "energy_pj_per_byte": t["energy_pj_per_byte"],
+              "kind": t["kind"]}  # last: the level is found by its name, then retyped
     unit = "stacks" if t["kind"] == "hbm" else "devices"
-    return {"name": f"{tech.upper()} ({stacks} {unit})", "kind": t["kind"],
-            "capacity_gib": stacks * t["per_stack_capacity_gib"],
-            "bandwidth_gb_s": stacks * t["per_stack_bandwidth_gb_s"],
-            "energy_pj_per_byte": t["energy_pj_per_byte"], "_replaces": base.main_memory.name}
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if k == "memory":
-            levels = [dict(m) for m in out["memory"]]
-            for name, fields in v.items():
-                fields = dict(fields)
-                target = fields.pop("_replaces", name)
-                for i, m in enumerate(levels):
-                    if m["name"] == target:
-                        levels[i] = {**m, **fields}
-            out["memory"] = levels
-        elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
+    out = {f"{where}.{k}": v for k, v in fields.items()}
+    out[f"{where}.name"] = f"{tech.upper()} ({stacks} {unit})"
     return out
 
 
 def _derive(base: ChipSpec, overrides: dict[str, Any]) -> ChipSpec:
-    """The one adapter from (base, overrides) to a validated chip."""
-    data = _merge(base.model_dump(), overrides)
+    """The one adapter from (base, dotted overrides) to a validated chip: hardware's derive_chip."""
     try:
-        return ChipSpec.model_validate(data)
+        return derive_chip(base, overrides)
     except ValidationError as exc:
         raise SpecError(f"design from {base.id}", pydantic_problems(exc)) from None
+    except ValueError as exc:
+        raise JalapenoError(f"design from {base.id}: {exc}") from None
 
 
 def peak_dynamic_w(chip: ChipSpec, fmt: str) -> float:
@@ -173,15 +161,23 @@ def derived_tdp_w(chip: ChipSpec, fmt: str, idle_w: float, active_w: float) -> f
 
 def derive_design(base: ChipSpec | str, point: dict[str, Any], compute_format: str = "fp8") -> ChipSpec:
     """The validated chip of a design point. Power: `tdp_w` if the point gives it, else derived at
-    peak in `compute_format`; idle power is the base's and active power (clock tree, issue) scales
-    with units x clock (Assumption, until the engine's power model derives both from area and node)."""
+    peak in `compute_format`. Idle power is the base's (Assumption: leakage, refresh and SerDes
+    idle as the base design's); running power is the engine's (`active_power_w`: from the
+    datapath width, node and clock where the base does not characterize it, else the base's
+    figure scaled with MACs per cycle x clock)."""
     base_chip = load_chip(base) if isinstance(base, str) else base
     over = design_overrides(base_chip, point)
-    scale = over["matrix"]["units"] * over["clock_ghz"] / (base_chip.matrix.units * base_chip.clock_ghz)
     idle = base_chip.power.idle_w
-    active = base_chip.power.active_w * scale
-    draft = _derive(base_chip, {**over, "power": {"tdp_w": 1e9, "idle_w": idle, "active_w": active}})
-    tdp = float(point["tdp_w"]) if "tdp_w" in point else derived_tdp_w(draft, compute_format, idle, active)
-    if tdp <= idle + active:
-        raise JalapenoError(f"tdp_w {tdp:g} must exceed the design's idle + active power ({idle + active:g} W)")
-    return _derive(base_chip, {**over, "power": {"tdp_w": tdp, "idle_w": idle, "active_w": active}})
+    active = 0.0
+    if base_chip.power.active_w > 0:
+        width = (over["matrix.units"] * over["matrix.macs_per_cycle"].get("bf16", 1.0) * over["clock_ghz"]
+                 / (base_chip.matrix_macs_per_cycle("bf16") * base_chip.clock_ghz))
+        active = base_chip.power.active_w * width
+    draft = _derive(base_chip, {**over, "power.tdp_w": 1e9, "power.idle_w": idle, "power.active_w": active})
+    running = active_power_w(draft)
+    tdp = float(point["tdp_w"]) if "tdp_w" in point else derived_tdp_w(draft, compute_format, idle, running)
+    if tdp <= idle + running:
+        raise JalapenoError(f"tdp_w {tdp:g} must exceed the design's idle + running power ({idle + running:g} W)")
+    if active == 0.0 and "tdp_w" not in point:
+        active = running  # fixed now: the engine's derived figure is capped by a share of the TDP
+    return _derive(base_chip, {**over, "power.tdp_w": tdp, "power.idle_w": idle, "power.active_w": active})

@@ -71,15 +71,15 @@ def apply(chip: ChipSpec, sample: dict[str, float]) -> tuple[ChipSpec, StackProf
     stack = StackProfile.model_validate({**base_stack.model_dump(), **stack_upd}) if stack_upd else base_stack
     over: dict[str, Any] = {}
     if "energy.memory" in sample:
-        over["memory"] = {m.name: {"energy_pj_per_byte": m.energy_pj_per_byte * sample["energy.memory"]}
-                          for m in chip.memory}
+        over.update({f"memory.{m.name}.energy_pj_per_byte": m.energy_pj_per_byte * sample["energy.memory"]
+                     for m in chip.memory})
     if "energy.links" in sample:
-        over["links"] = {"energy_pj_per_byte": chip.links.energy_pj_per_byte * sample["energy.links"]}
+        over["links.energy_pj_per_byte"] = chip.links.energy_pj_per_byte * sample["energy.links"]
     if "energy.idle" in sample:
         idle = chip.power.idle_w * sample["energy.idle"]
         if idle + chip.power.active_w >= chip.power.tdp_w:
             raise JalapenoError(f"energy.idle {sample['energy.idle']:g} puts idle power above the TDP of {chip.id}")
-        over["power"] = {"idle_w": idle}
+        over["power.idle_w"] = idle
     return (_derive(chip, over) if over else chip), stack
 
 
