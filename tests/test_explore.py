@@ -109,7 +109,8 @@ def test_same_seed_same_study_whatever_the_workers(tmp_path):
 def test_robust_ranking_flags_and_orders(tmp_path):
     path = _space(tmp_path, objectives=["tokens_per_s_per_chip", "tokens_per_joule"],
                   robust={"assumptions": {"stack.memory_efficiency": {"range": [0.7, 0.95]},
-                                          "energy.memory": {"range": [0.8, 1.25]}}, "quantile": 0.25})
+                                          "chip.memory.hbm.energy_pj_per_byte": {}},
+                          "samples": "corners", "quantile": 0.25})
     db = tmp_path / "r.db"
     ok_json("explore", path, "--trials", 16, "--sampler", "random", "--storage", f"sqlite:///{db}", "--json")
     out = ok_json("explore", "show", db, "--robust", "--json")

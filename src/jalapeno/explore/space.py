@@ -94,20 +94,26 @@ class Objective(_Strict):
 
 
 class Assumption(_Strict):
-    """An uncertain figure: a stack field (`stack.<field>`, absolute) or a chip energy scale."""
+    """An uncertain figure. `stack.<field>`: the stack parameter's value (absolute); `chip.<path>`:
+    a factor on the design's own figure at that dotted path. Without `range`, the stated range of
+    the base chip's file or of the stack profile."""
 
-    range: tuple[float, float]
+    range: tuple[float, float] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Assumption:
-        if self.range[0] > self.range[1] or self.range[0] <= 0:
-            raise ValueError(f"range {list(self.range)} must be positive with low <= high")
+        if self.range is not None and (self.range[0] > self.range[1] or self.range[0] < 0):
+            raise ValueError(f"range {list(self.range)} must be non-negative with low <= high")
         return self
 
 
 class Robust(_Strict):
+    """`stated: true` adds every stated range of the stack profile and the base chip's energy and
+    power figures (robust.py, STATED_CHIP)."""
+
     assumptions: dict[str, Assumption] = Field(default_factory=dict)
-    samples: Literal["corners"] | PositiveInt = "corners"
+    stated: bool = False
+    samples: Literal["corners"] | PositiveInt = 16
     quantile: float = Field(default=0.1, gt=0, lt=1)
     seed: int = 0
 
