@@ -51,7 +51,7 @@ def test_known_optimum_spends_the_budget_on_memory(tmp_path):
     grid = {(u, s): ev({"compute_units": u, "memory_stacks": s}) for u in range(1, 13) for s in range(1, 9)}
     feasible = {k: e.objectives["tokens_per_s_per_chip"] for k, e in grid.items() if e.feasible}
     assert max(feasible, key=feasible.get) == (3, 8)
-    assert grid[(4, 6)].rejected_by == "tdp_w" and grid[(3, 5)].rejected_by == "slo"  # both bind
+    assert grid[(4, 5)].rejected_by == "tdp_w" and grid[(3, 4)].rejected_by == "slo"  # both bind
     study = open_study(space, f"sqlite:///{tmp_path / 's.db'}", None, "tpe", 0, False)
     run_study(study, 40, Backend(space))
     best = max((t for t in study.durable.trials if not t.user_attrs["rejected_by"]), key=lambda t: t.values[0])

@@ -13,7 +13,9 @@ What each parameter sets (the base chip gives everything a point leaves out):
 - `sram_per_core_mib`: on-chip SRAM per unit (bytes per cycle per unit stay the base's, so SRAM
   bandwidth follows units x clock);
 - `memory_technology` x `memory_stacks`: per-stack capacity, bandwidth and energy from
-  data/memory_technologies.yaml; 0 stacks is an SRAM-only design whose SRAM holds the weights;
+  hardware/data/memory_technology.yaml (per-device LPDDR/GDDR figures from
+  explore/data/memory_technologies.yaml); 0 stacks is an SRAM-only design whose SRAM holds
+  the weights;
 - `link_lanes` x `lane_gbps`: scale-up SerDes; `chips`: chips per scale-up domain;
 - `process_node_nm`: datapath energy per FLOP and running power follow (engine/power.py);
 - `tdp_w`: the power limit, else derived at peak (`derived_tdp_w`).
@@ -32,6 +34,7 @@ from jalapeno.engine.power import active_power_w, joules_per_flop
 from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.design import derive_chip
+from jalapeno.hardware.design import memory_technologies as hardware_memory_technologies
 from jalapeno.hardware.spec import ChipSpec
 from jalapeno.sourced import split_sources
 
@@ -58,11 +61,22 @@ PARAMETERS: dict[str, tuple[type, str]] = {
 
 @lru_cache(maxsize=1)
 def memory_technologies() -> dict[str, dict[str, Any]]:
+    """Off-chip technologies a point may pick: per-stack (HBM) or per-device (LPDDR, GDDR) capacity
+    and bandwidth, and energy per byte, from hardware's table plus explore's per-device figures."""
     raw = yaml.safe_load((resources.files("jalapeno.explore") / "data" / "memory_technologies.yaml").read_text())
-    plain, _, unsourced = split_sources(raw)
+    devices, _, unsourced = split_sources(raw)
     if unsourced:
         raise SpecError("explore/data/memory_technologies.yaml", [(p, "a figure without a source") for p in unsourced])
-    return plain
+    out = {}
+    for tech, t in hardware_memory_technologies().items():
+        per = t if "per_stack_capacity_gib" in t else devices.get(tech)
+        if tech == "sram" or not per:
+            continue
+        out[tech] = {"kind": "hbm" if tech.startswith("hbm") else "dram",
+                     "per_stack_capacity_gib": per["per_stack_capacity_gib"],
+                     "per_stack_bandwidth_gb_s": per["per_stack_bandwidth_gb_s"],
+                     "energy_pj_per_byte": t["pj_per_bit"] * 8}
+    return out
 
 
 def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
@@ -72,13 +86,17 @@ def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
     rows = int(point.get("array_rows", base.matrix.tile_m))
     cols = int(point.get("array_cols", base.matrix.tile_n))
     pe_scale = rows * cols / (base.matrix.tile_m * base.matrix.tile_n)
-    macs = {f: base.matrix_macs_per_cycle(f) / base.matrix.units * pe_scale for f in base.matrix.peak_tflops}
+    given = base.matrix.macs_per_cycle
+    macs = {f: (given[f] if f in given else base.matrix_macs_per_cycle(f) / base.matrix.units) * pe_scale  # type: ignore[index]
+            for f in base.matrix.peak_tflops}
     macs.update({f: float(point[f"macs_per_cycle_{f}"]) for f in FORMATS if f"macs_per_cycle_{f}" in point})
     out: dict[str, Any] = {
         "id": str(point.get("_id", f"{base.id}-design")), "name": f"Design-space point from {base.id}",
         "clock_ghz": clock, "matrix.units": units, "matrix.tile_m": rows, "matrix.tile_n": cols,
-        # Totals follow from the primitives: the matrix peaks of every format the design has.
-        "matrix.macs_per_cycle": macs, "matrix.peak_tflops": {f: units * m * 2 * clock / 1e3 for f, m in macs.items()},
+        # Totals first, then the primitives that derive them: derive_chip drops the primitives a total
+        # set later would contradict, and checks that both agree when both stay.
+        "matrix.peak_tflops": {f: units * m * 2 * clock / 1e3 for f, m in macs.items()},
+        "matrix.macs_per_cycle": macs,
         "silicon.die_area_mm2": None,  # the base's published area is not the design's
     }
     if base.vector.lanes is None:  # a base without vector primitives: scale its fp32 peak
@@ -88,8 +106,8 @@ def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
     if sram is not None:
         per_unit_mib = float(point.get("sram_per_core_mib", sram.capacity_gib * 1024 / base.matrix.units))
         bpc = sram.bytes_per_cycle or sram.bandwidth_gb_s / (base.matrix.units * base.clock_ghz)
-        level = {"capacity_per_unit_mib": per_unit_mib, "capacity_gib": units * per_unit_mib / 1024,
-                 "bytes_per_cycle": bpc, "bandwidth_gb_s": units * bpc * clock}
+        level = {"capacity_gib": units * per_unit_mib / 1024, "bandwidth_gb_s": units * bpc * clock,
+                 "capacity_per_unit_mib": per_unit_mib, "bytes_per_cycle": bpc}
         if stacks == 0:  # SRAM-only: the SRAM is the level that holds weights and KV cache
             out["memory"] = [{**sram.model_dump(exclude={"capacity_gib", "bandwidth_gb_s"}), **level,
                               "kind": "dram", "technology": "sram", "name": "On-chip SRAM (no external memory)"}]
@@ -107,7 +125,7 @@ def _links(base: ChipSpec, point: dict[str, Any], out: dict[str, Any]) -> dict[s
         base_lanes = base.links.lanes or base.links.bandwidth_gb_s * 8 / BASE_LANE_GBPS
         lanes = int(point.get("link_lanes", round(base_lanes)))
         lane = float(point.get("lane_gbps", base.links.lane_gbps or BASE_LANE_GBPS))
-        out.update({"links.lanes": lanes, "links.lane_gbps": lane, "links.bandwidth_gb_s": lanes * lane / 8,
+        out.update({"links.bandwidth_gb_s": lanes * lane / 8, "links.lanes": lanes, "links.lane_gbps": lane,
                     "links.count": max(1, round(base.links.count * lanes / base_lanes))})
     if "chips" in point:
         out["links.max_domain_chips"] = max(int(point["chips"]), base.links.max_domain_chips)
@@ -124,10 +142,10 @@ def _main_memory(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
     t = techs[tech]
     stacks = int(point.get("memory_stacks", base.main_memory.stacks or 8))
     where = f"memory.{base.main_memory.name}"
-    fields = {"technology": tech, "stacks": stacks, "per_stack_capacity_gib": t["per_stack_capacity_gib"],
-              "per_stack_bandwidth_gb_s": t["per_stack_bandwidth_gb_s"],
-              "capacity_gib": stacks * t["per_stack_capacity_gib"],
-              "bandwidth_gb_s": stacks * t["per_stack_bandwidth_gb_s"], "energy_pj_per_byte": t["energy_pj_per_byte"],
+    fields = {"capacity_gib": stacks * t["per_stack_capacity_gib"],
+              "bandwidth_gb_s": stacks * t["per_stack_bandwidth_gb_s"],
+              "technology": tech, "stacks": stacks, "per_stack_capacity_gib": t["per_stack_capacity_gib"],
+              "per_stack_bandwidth_gb_s": t["per_stack_bandwidth_gb_s"], "energy_pj_per_byte": t["energy_pj_per_byte"],
               "kind": t["kind"]}  # last: the level is found by its name, then retyped
     unit = "stacks" if t["kind"] == "hbm" else "devices"
     out = {f"{where}.{k}": v for k, v in fields.items()}

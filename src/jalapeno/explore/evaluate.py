@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
 
-from jalapeno.engine.planner import PlanPoint, plan_deployment
-from jalapeno.engine.predict import Workload, evaluate, make_setup, max_batch
+from jalapeno.engine.predict import Workload
 from jalapeno.errors import JalapenoError
 from jalapeno.explore import costing
 from jalapeno.explore.design import derive_design
+from jalapeno.explore.operating import OperatingPoint, plan_points, refine
 from jalapeno.explore.space import Space
 from jalapeno.formats import precision_for
 from jalapeno.hardware.catalog import load_chip
@@ -31,11 +31,7 @@ from jalapeno.hardware.spec import ChipSpec, SystemSpec
 from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.config import load_model
 from jalapeno.models.spec import ModelSpec
-from jalapeno.network.parallel import ParallelPlan
 from jalapeno.stacks import StackProfile
-
-COARSE_POINTS = 14  # batch sizes per layout in the planning pass (geometric from 1 to the largest)
-REFINE_POINTS = 8  # batch sizes tried between the best point and its next grid neighbour
 
 
 @dataclass
@@ -48,10 +44,6 @@ class Evaluation:
     @property
     def feasible(self) -> bool:
         return self.rejected_by is None
-
-
-def coarse_grid(b_max: int) -> np.ndarray:
-    return np.unique(np.round(np.geomspace(1, max(b_max, 1), COARSE_POINTS)))
 
 
 @lru_cache(maxsize=16)
@@ -138,87 +130,40 @@ class Evaluator:
 
     # -- planning ------------------------------------------------------------------------------
     def _scenarios(self, system: SystemSpec, stack: StackProfile | None, metrics: dict) -> list[dict] | None:
-        wl_spec = self.space.workload
+        w = self.space.workload
         out = []
         for model in self.models:
-            for lengths in wl_spec.lengths:
+            for lengths in w.lengths:
                 wl = Workload(lengths.input_tokens, lengths.output_tokens)
-                points = self._plan(model, system, wl, stack)
-                if points is None:
+                points = plan_points(model, system, wl, w.precision, w.max_pp, stack)
+                if not points:
                     return None
-                for target in wl_spec.min_tokens_per_s_per_user:
-                    best = self._best(points, target)
+                for target in w.min_tokens_per_s_per_user:
+                    ok = partial(self._ok, target=target)
+                    meets = [p for p in points if ok(p)]
+                    best = max(meets, key=lambda p: p.tokens_per_s_per_chip) if meets else None
                     if best is not None:
-                        best = self._refine(model, system, wl, stack, best, target, points)
-                    fastest = max(p.output_tokens_per_s_per_user for p in points)
+                        best = refine(model, system, wl, w.precision, stack, best, points, ok)
+                    fastest = max(p.tokens_per_s_per_user for p in points)
                     out.append({"model": model.id, "input_tokens": wl.input_tokens,
                                 "output_tokens": wl.output_tokens, "min_tokens_per_s_per_user": target,
                                 "weight": lengths.weight,
                                 "slo_shortfall": 0.0 if best else max(target / max(fastest, 1e-9) - 1.0, 1e-6),
                                 "point": best, "fastest_tokens_per_s_per_user": fastest})
-        metrics["scenarios"] = [{k: (v.to_dict() if isinstance(v, PlanPoint) else v) for k, v in s.items()}
+        metrics["scenarios"] = [{k: (v.to_dict() if isinstance(v, OperatingPoint) else v) for k, v in s.items()}
                                 for s in out]
         return out
 
-    def _plan(self, model: ModelSpec, system: SystemSpec, wl: Workload,
-              stack: StackProfile | None) -> list[PlanPoint] | None:
-        if stack is not None:  # robust evaluation: the nominal layouts under another stack profile
-            points = []
-            for label in self._layouts(model, system, wl):
-                points += self._sweep(model, system, wl, stack, ParallelPlan.parse(label)[0], None)
-            return points or None
-        res = plan_deployment(model, system, wl, self.space.workload.precision, max_pp=self.space.workload.max_pp,
-                              batch_sizes=coarse_grid)
-        return res.points or None
-
-    def _layouts(self, model: ModelSpec, system: SystemSpec, wl: Workload) -> list[str]:
-        res = plan_deployment(model, system, wl, self.space.workload.precision, max_pp=self.space.workload.max_pp,
-                              batch_sizes=coarse_grid)
-        return sorted({p.layout for p in res.points})
-
-    def _ok(self, p: PlanPoint, target: float) -> bool:
+    def _ok(self, p: OperatingPoint, target: float) -> bool:
         w = self.space.workload
-        return (p.output_tokens_per_s_per_user >= target and (not w.slo_ttft_s or p.ttft_s <= w.slo_ttft_s)
-                and (not w.slo_tpot_p99_s or p.tpot_s <= w.slo_tpot_p99_s))
-
-    def _best(self, points: list[PlanPoint], target: float) -> PlanPoint | None:
-        ok = [p for p in points if self._ok(p, target)]
-        return max(ok, key=lambda p: p.output_tokens_per_s_per_chip) if ok else None
-
-    def _sweep(self, model: ModelSpec, system: SystemSpec, wl: Workload, stack: StackProfile | None,
-               plan: ParallelPlan, sizes: np.ndarray | None) -> list[PlanPoint]:
-        try:
-            setup = make_setup(model, system, plan, self.space.workload.precision, stack)
-            b_max = max_batch(setup, wl)[0]
-        except JalapenoError:
-            return []
-        grid = coarse_grid(b_max) if sizes is None else sizes[sizes <= b_max]
-        if not grid.size:
-            return []
-        r = evaluate(setup, wl, grid)
-        chips = system.num_chips
-        return [PlanPoint(plan.label(), setup.replicas, int(grid[i]) * setup.replicas,
-                          float(r["throughput"][i] / chips), float(1.0 / r["tpot"][i]), float(r["ttft"][i]),
-                          float(r["tpot"][i]), float(r["throughput"][i] / r["power"][i]), None)
-                for i in range(grid.size)]
-
-    def _refine(self, model: ModelSpec, system: SystemSpec, wl: Workload, stack: StackProfile | None,
-                best: PlanPoint, target: float, points: list[PlanPoint]) -> PlanPoint:
-        b = best.concurrency // best.replicas
-        above = sorted(p.concurrency // p.replicas for p in points if p.layout == best.layout
-                       and p.concurrency // p.replicas > b)
-        if not above or above[0] <= b + 1:
-            return best
-        sizes = np.unique(np.round(np.linspace(b + 1, above[0] - 1, REFINE_POINTS)))
-        cands = [p for p in self._sweep(model, system, wl, stack, ParallelPlan.parse(best.layout)[0], sizes)
-                 if self._ok(p, target)]
-        return max([best, *cands], key=lambda p: p.output_tokens_per_s_per_chip)
+        return (p.tokens_per_s_per_user >= target and (not w.slo_ttft_s or p.ttft_s <= w.slo_ttft_s)
+                and (not w.slo_tpot_p99_s or p.tpot_p99_s <= w.slo_tpot_p99_s))
 
     # -- objectives ----------------------------------------------------------------------------
     def _objectives(self, chip: ChipSpec, scen: list[dict], metrics: dict) -> dict[str, float]:
         weights = np.array([s["weight"] for s in scen])
-        tps = np.array([s["point"].output_tokens_per_s_per_chip for s in scen])
-        tpj = np.array([s["point"].output_tokens_per_joule for s in scen])
+        tps = np.array([s["point"].tokens_per_s_per_chip for s in scen])
+        tpj = np.array([s["point"].tokens_per_joule for s in scen])
         out: dict[str, float] = {}
         for o in self.space.objectives:
             if o.name == "tokens_per_s_per_chip":
@@ -227,9 +172,9 @@ class Evaluator:
                 out[o.name] = _geomean(tpj, weights)
             elif o.name == "usd_per_mtoken":
                 # Power per chip with the host's share: throughput per chip / tokens per joule.
-                usd = [costing.usd_per_mtoken(chip, s["point"].output_tokens_per_s_per_chip,
-                                              s["point"].output_tokens_per_s_per_chip
-                                              / s["point"].output_tokens_per_joule) for s in scen]
+                usd = [costing.usd_per_mtoken(chip, s["point"].tokens_per_s_per_chip,
+                                              s["point"].tokens_per_s_per_chip
+                                              / s["point"].tokens_per_joule) for s in scen]
                 out[o.name] = _geomean(np.array(usd), weights)
         metrics["tokens_per_s_per_chip"] = _geomean(tps, weights)
         metrics["tokens_per_joule"] = _geomean(tpj, weights)
