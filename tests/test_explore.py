@@ -221,3 +221,18 @@ def test_ray_workers_give_the_inline_result(tmp_path):
         results.append([(t.params, t.values) for t in study.memory.trials])
     ray.shutdown()
     assert results[0] == results[1]
+
+
+def test_area_unit_cost_and_usd_per_mtoken_from_economics(tmp_path):
+    from jalapeno.explore.costing import has_economics
+
+    if not has_economics():
+        pytest.skip("jalapeno.economics is not in this build: area, unit cost and $/Mtoken are unavailable")
+    space = load_space(_space(tmp_path, objectives=["usd_per_mtoken", "tokens_per_joule"],
+                              **{"constraints.die_area_mm2": {"max": 858}, "constraints.tdp_w": None,
+                                 "parameters.compute_units": {"range": [2, 64]}}))
+    ev = Evaluator(space)
+    small, big = ev({"compute_units": 3, "memory_stacks": 8}), ev({"compute_units": 64, "memory_stacks": 8})
+    assert small.feasible and 0 < small.objectives["usd_per_mtoken"] < 100
+    assert 0 < small.metrics["die_area_mm2"] < 858 and small.metrics["unit_cost_usd"] > 0
+    assert big.rejected_by == "die_area_mm2" and big.metrics["die_area_mm2"] > small.metrics["die_area_mm2"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from types import ModuleType
+from typing import Any
 
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import ChipSpec
@@ -27,12 +28,17 @@ class Unavailable(JalapenoError):
     """A constraint or objective that needs a layer this build does not have."""
 
 
+_WHY = "needs jalapeno.economics (die area, unit cost, $/Mtoken: issue 12), which this build does not have"
+
+
 def economics() -> ModuleType:
     try:
-        import jalapeno.economics as econ  # noqa: PLC0415 - optional layer, imported when asked
+        import jalapeno.economics as econ
+        import jalapeno.economics.chip_area  # noqa: F401
+        import jalapeno.economics.money  # noqa: F401
+        import jalapeno.economics.unit_cost  # noqa: F401
     except ImportError:
-        raise Unavailable("needs jalapeno.economics (die area, unit cost, $/Mtoken: issue 12), "
-                          "which this build does not have") from None
+        raise Unavailable(_WHY) from None
     return econ
 
 
@@ -44,19 +50,44 @@ def has_economics() -> bool:
     return True
 
 
+def _area(chip: ChipSpec) -> Any:
+    economics()
+    from jalapeno.economics.chip_area import chip_area
+
+    key = id(chip)
+    hit = _LAST_AREA.get(key)
+    if hit is not None and hit[0] is chip:
+        return hit[1]
+    area = chip_area(chip)
+    _LAST_AREA.clear()  # one design at a time: the evaluator asks area and unit cost of the same chip
+    _LAST_AREA[key] = (chip, area)
+    return area
+
+
+_LAST_AREA: dict[int, tuple[ChipSpec, Any]] = {}
+
+
 def die_area_mm2(chip: ChipSpec) -> float:
-    econ = economics()
-    return float(econ.die_area_mm2(chip))  # type: ignore[attr-defined]
+    """The largest die of the design (the compute die: what must fit the reticle or the budget)."""
+    return float(_area(chip).largest_die_mm2)
 
 
 def unit_cost_usd(chip: ChipSpec) -> float:
-    econ = economics()
-    return float(econ.unit_cost_usd(chip))  # type: ignore[attr-defined]
+    """Build cost of one packaged chip (dies, memory, package, test): economics' unit cost."""
+    from jalapeno.economics.unit_cost import unit_cost
+
+    return float(unit_cost(chip, area=_area(chip)).unit_usd)
 
 
-def usd_per_mtoken(chip: ChipSpec, tokens_per_s_per_chip: float, power_w_per_chip: float) -> float:
-    econ = economics()
-    return float(econ.usd_per_million_tokens(chip, tokens_per_s_per_chip, power_w_per_chip))  # type: ignore[attr-defined]
+def usd_per_mtoken(chip: ChipSpec, output_tokens_per_s_per_chip: float, input_tokens_per_s_per_chip: float,
+                   power_w_per_chip: float) -> float:
+    """$ per million output tokens on the build-cost basis (a design has no cloud price)."""
+    economics()
+    from jalapeno.economics.money import money_fields
+
+    m = money_fields(chip, 1, output_tokens_per_s_per_chip, input_tokens_per_s_per_chip, power_w_per_chip,
+                     basis="build")
+    return float(m.usd_per_million_output_tokens)
 
 
 def shoreline_stacks(die_area_mm2: float) -> int:

@@ -60,7 +60,7 @@ class Evaluator:
         self.models = [_model(m) for m in space.workload.models]
         prec = precision_for(space.workload.precision or self.models[0].native_format, self.base.native_formats())
         self.compute_format = compute_format(prec.weights, prec.activations)
-        self.needs_econ = any(o.name == "usd_per_mtoken" for o in space.objectives)
+        self.has_econ = costing.has_economics()
 
     def chip(self, point: dict[str, Any]) -> ChipSpec:
         return derive_design(self.base, point, self.compute_format)
@@ -97,9 +97,9 @@ class Evaluator:
         out: dict[str, float] = {}
         if c.tdp_w:
             out["tdp_w"] = chip.power.tdp_w / c.tdp_w.max - 1.0
-        area = None
-        if c.die_area_mm2 or c.unit_cost_usd or c.hbm_shoreline:
-            area = costing.die_area_mm2(chip) if costing.has_economics() else None
+        area = costing.die_area_mm2(chip) if self.has_econ else None
+        if area is not None:
+            metrics["die_area_mm2"] = area
         if c.die_area_mm2:
             if area is None:
                 costing.economics()  # raises Unavailable with the reason
@@ -118,7 +118,7 @@ class Evaluator:
             cost = costing.unit_cost_usd(chip)
             metrics["unit_cost_usd"] = cost
             out["unit_cost_usd"] = cost / c.unit_cost_usd.max - 1.0
-        elif costing.has_economics():
+        elif self.has_econ:
             metrics["unit_cost_usd"] = costing.unit_cost_usd(chip)
         return out
 
@@ -171,13 +171,16 @@ class Evaluator:
             elif o.name == "tokens_per_joule":
                 out[o.name] = _geomean(tpj, weights)
             elif o.name == "usd_per_mtoken":
-                # Power per chip with the host's share: throughput per chip / tokens per joule.
+                # Wall power per chip (the host's share included): throughput per chip / tokens per joule.
                 usd = [costing.usd_per_mtoken(chip, s["point"].tokens_per_s_per_chip,
-                                              s["point"].tokens_per_s_per_chip
-                                              / s["point"].tokens_per_joule) for s in scen]
+                                              s["point"].tokens_per_s_per_chip * s["input_tokens"] / s["output_tokens"],
+                                              s["point"].tokens_per_s_per_chip / s["point"].tokens_per_joule)
+                       for s in scen]
                 out[o.name] = _geomean(np.array(usd), weights)
         metrics["tokens_per_s_per_chip"] = _geomean(tps, weights)
         metrics["tokens_per_joule"] = _geomean(tpj, weights)
+        if "usd_per_mtoken" in out:
+            metrics["usd_per_mtoken"] = out["usd_per_mtoken"]
         return out
 
 
