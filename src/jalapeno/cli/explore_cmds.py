@@ -140,12 +140,33 @@ def _row_dict(t, space) -> dict:
             **{o.name: v for o, v in zip(space.objectives, t.values, strict=True)},
             "die_area_mm2": m.get("die_area_mm2"), "tdp_w": m.get("tdp_w"), "unit_cost_usd": m.get("unit_cost_usd"),
             "tokens_per_joule": m.get("tokens_per_joule"), "tokens_per_s_per_chip": m.get("tokens_per_s_per_chip"),
-            "usd_per_mtoken": m.get("usd_per_mtoken")}
+            "usd_per_mtoken": m.get("usd_per_mtoken"), "tokens_per_s_per_user": m.get("tokens_per_s_per_user")}
 
 
-_SHORT = {"compute_units": "units", "array_rows": "rows", "array_cols": "cols", "clock_ghz": "GHz",
-          "sram_per_core_mib": "SRAM/core MiB", "memory_technology": "mem", "memory_stacks": "stacks",
-          "link_lanes": "lanes", "lane_gbps": "Gb/s/lane", "process_node_nm": "nm", "chips": "chips", "tdp_w": "TDP W"}
+def primitives_text(params: dict) -> str:
+    """A design's primitives in a few characters: `6u 256x128 2.2GHz 32MiB/u hbm3e x8 48L 4 chips`."""
+    p = dict(params)
+    out = []
+    if "compute_units" in p:
+        out.append(f"{p.pop('compute_units')}u")
+    if "array_rows" in p or "array_cols" in p:
+        out.append(f"{p.pop('array_rows', '?')}x{p.pop('array_cols', '?')}")
+    if "clock_ghz" in p:
+        out.append(f"{p.pop('clock_ghz'):.2g}GHz")
+    if "sram_per_core_mib" in p:
+        out.append(f"{p.pop('sram_per_core_mib'):.3g}MiB/u")
+    if "memory_technology" in p or "memory_stacks" in p:
+        stacks = p.pop("memory_stacks", "?")
+        out.append("SRAM-only" if stacks == 0 else f"{p.pop('memory_technology', 'mem')} x{stacks}")
+        p.pop("memory_technology", None)
+    if "link_lanes" in p:
+        out.append(f"{p.pop('link_lanes')}L" + (f"@{p.pop('lane_gbps'):g}G" if "lane_gbps" in p else ""))
+    if "chips" in p:
+        out.append(f"{p.pop('chips')} chips")
+    if "process_node_nm" in p:
+        out.append(f"N{p.pop('process_node_nm'):g}")
+    out += [f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in p.items()]
+    return " ".join(out)
 
 
 def _front_table(front, space, title: str, limit: int = 20) -> None:
@@ -153,12 +174,15 @@ def _front_table(front, space, title: str, limit: int = 20) -> None:
     rows = []
     for t in front[:limit]:
         d = _row_dict(t, space)
-        prims = " ".join(f"{_SHORT.get(k, k)}={fmt(v) if isinstance(v, float) else v}"
-                         for k, v in t.params.items() if k in varied)
+        prims = primitives_text({k: v for k, v in t.params.items() if k in varied})
         rows.append([t.number, prims, _dash(d["die_area_mm2"]), _dash(d["tdp_w"]), _dash(d["unit_cost_usd"]),
-                     _dash(d["tokens_per_joule"]), _dash(d["usd_per_mtoken"]), _dash(d["tokens_per_s_per_chip"])])
+                     _dash(d["tokens_per_joule"]), _dash(d["usd_per_mtoken"]), _dash(d["tokens_per_s_per_chip"]),
+                     _dash(d["tokens_per_s_per_user"])])
+    cols = ["trial", "primitives", "area mm2", "TDP W", "unit $", "tokens/J", "$/Mtok", "tokens/s/chip",
+            "max tokens/s/user"]
+    keep = [i for i in range(len(cols)) if i < 2 or any(r[i] != "-" for r in rows)]  # drop empty columns
     table(title + (f" (first {limit} of {len(front)})" if len(front) > limit else ""),
-          ["trial", "primitives", "area mm2", "TDP W", "unit $", "tokens/J", "$/Mtok", "tokens/s/chip"], rows)
+          [cols[i] for i in keep], [[r[i] for i in keep] for r in rows])
 
 
 def _dash(v):

@@ -170,6 +170,8 @@ class Evaluator:
                 out[o.name] = _geomean(tps, weights)
             elif o.name == "tokens_per_joule":
                 out[o.name] = _geomean(tpj, weights)
+            elif o.name == "tokens_per_s_per_user":
+                out[o.name] = _geomean(np.array([s["fastest_tokens_per_s_per_user"] for s in scen]), weights)
             elif o.name == "usd_per_mtoken":
                 # Wall power per chip (the host's share included): throughput per chip / tokens per joule.
                 usd = [costing.usd_per_mtoken(chip, s["point"].tokens_per_s_per_chip,
@@ -179,6 +181,8 @@ class Evaluator:
                 out[o.name] = _geomean(np.array(usd), weights)
         metrics["tokens_per_s_per_chip"] = _geomean(tps, weights)
         metrics["tokens_per_joule"] = _geomean(tpj, weights)
+        metrics["tokens_per_s_per_user"] = _geomean(np.array([s["fastest_tokens_per_s_per_user"] for s in scen]),
+                                                    weights)
         if "usd_per_mtoken" in out:
             metrics["usd_per_mtoken"] = out["usd_per_mtoken"]
         return out

@@ -25,6 +25,7 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
     "tokens_per_joule": ("maximize", "output tokens per joule of chip + host power at the SLO point"),
     "tokens_per_s_per_chip": ("maximize", "output tokens/s per chip at the SLO point"),
     "usd_per_mtoken": ("minimize", "dollars per million output tokens (jalapeno.economics)"),
+    "tokens_per_s_per_user": ("maximize", "the fastest output tokens/s one user gets (batch 1, best layout)"),
 }
 CONSTRAINTS = ("die_area_mm2", "tdp_w", "hbm_shoreline", "unit_cost_usd", "memory_fits")
 
