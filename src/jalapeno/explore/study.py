@@ -126,9 +126,28 @@ def open_study(space: Space, storage: str, study_name: str | None, sampler: str,
 def _storage(url: str):
     optuna = _optuna()
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        storage = optuna.storages.RDBStorage(url, heartbeat_interval=None)
     except Exception as exc:  # SQLAlchemy raises many kinds for a bad URL or an unreachable server
         raise JalapenoError(f"--storage {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+    if url.startswith("sqlite"):
+        _sqlite_wal(storage.engine)
+    return storage
+
+
+def _sqlite_wal(engine) -> None:
+    """SQLite in write-ahead-log mode with normal sync: a commit is durable once the call returns
+    against any death of the process (SIGKILL included: the log is in the OS's hands), and costs
+    no fsync (only a power loss can take the last commits, which a killed run cannot)."""
+    from sqlalchemy import event
+
+    def pragmas(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(engine, "connect", pragmas)
+    engine.dispose()  # connections opened before the listener close; new ones get the pragmas
 
 
 def _existing(url: str) -> dict[str, int]:
