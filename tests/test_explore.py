@@ -85,13 +85,20 @@ def test_front_is_non_dominated_and_export_runs_in_compare(tmp_path):
     assert exported.exit_code == 0, exported.output
     chip = tmp_path / "design.yaml"
     chip.write_text(exported.stdout)
+    rate_flag = next(f for f in ("--min-tokens-per-s-per-user", "--tokens-per-s-per-user")
+                     if f in run("compare", "--help").output)
     cmp = ok_json("compare", "--model", "llama-3.1-8b", "--precision", "fp8", "--input-tokens", 256,
-                  "--output-tokens", 2048, "--min-tokens-per-s-per-user", 300, "--chips", 1,
+                  "--output-tokens", 2048, rate_flag, 300, "--chips", 1,
                   "--chip", chip, "--chip", "b200", "--json")
     rows = {r["chip"]: r for r in cmp["systems"]}
     assert f"bandwidth-bound-t{top}" in rows and "b200" in rows
-    mine = rows[f"bandwidth-bound-t{top}"]
-    assert mine["output_tokens_per_s_per_chip"] == pytest.approx(front[0]["tokens_per_s_per_chip"], rel=0.05)
+
+    def at_rate(row):  # one operating point per system, or one per per-user rate asked
+        cells = [c for c in row.get("cells", [row]) if c.get("min_tokens_per_s_per_user", 300) == 300]
+        return cells[0].get("output_tokens_per_s_per_chip") if cells else None
+
+    # compare searches at least what the design search did (plain decoding, its layouts) on the same chip
+    assert at_rate(rows[f"bandwidth-bound-t{top}"]) >= 0.95 * front[0]["tokens_per_s_per_chip"]
 
 
 def test_same_seed_same_study_whatever_the_workers(tmp_path):

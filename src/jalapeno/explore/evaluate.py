@@ -135,7 +135,7 @@ class Evaluator:
         for model in self.models:
             for lengths in w.lengths:
                 wl = Workload(lengths.input_tokens, lengths.output_tokens)
-                points = plan_points(model, system, wl, w.precision, w.max_pp, stack)
+                points = plan_points(model, system, wl, w.precision, w.max_pp, stack, w.speculative)
                 if not points:
                     return None
                 for target in w.min_tokens_per_s_per_user:

@@ -62,10 +62,16 @@ def _point(p: Any) -> OperatingPoint:
 
 
 def plan_points(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None, max_pp: int,
-                stack: StackProfile | None = None) -> list[OperatingPoint]:
+                stack: StackProfile | None = None, speculative: str = "auto") -> list[OperatingPoint]:
     """Every point of every layout the planner finds (empty: the model fits at no layout)."""
     kw: dict[str, Any] = {"max_pp": max_pp}
     takes = _planner_takes()
+    if "spec" in takes:
+        from jalapeno.engine.speculative import SpecRequest  # with the planner that searches it
+
+        kw["spec"] = SpecRequest(method=speculative)
+    elif speculative not in ("auto", "none"):
+        raise JalapenoError(f"workload.speculative '{speculative}': this build's planner runs plain decoding only")
     if "batch_sizes" in takes:
         kw["batch_sizes"] = coarse_grid
     if stack is not None and "stack" in takes:

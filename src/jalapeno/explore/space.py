@@ -83,6 +83,9 @@ class WorkloadSpec(_Strict):
     slo_ttft_s: PositiveFloat | None = None
     slo_tpot_p99_s: PositiveFloat | None = None
     max_pp: PositiveInt = 1
+    # Speculative decoding the planner may use: "auto" (what the stack and model run), "none", or
+    # one method; a planner without speculative decoding runs plain decoding only.
+    speculative: str = "auto"
 
 
 class Objective(_Strict):
