@@ -9,8 +9,8 @@ import typer
 from jalapeno.cli.catalog_cmds import chips_app, models_app
 from jalapeno.cli.checks import Interrupted, OneLineErrors, install_interrupt_handler
 from jalapeno.cli.cost_cmds import cost_cmd
-from jalapeno.cli.fleet_cmd import fleet_cmd
 from jalapeno.cli.explore_cmds import explore_app
+from jalapeno.cli.fleet_cmd import fleet_cmd
 from jalapeno.cli.kernel_cmds import kernel_app
 from jalapeno.cli.output import user_errors
 from jalapeno.cli.plan_cmd import plan_cmd, systems_app
