@@ -140,7 +140,12 @@ class Space(_Strict):
 
 def load_space(path: str | Path) -> Space:
     """Read and check a space file; every problem names the file and the field."""
-    p = Path(path)
+    return parse_space(_read(Path(path), ()), str(path))
+
+
+def _read(p: Path, seen: tuple[str, ...]) -> dict:
+    """A space file's mapping; `extends: other.yaml` (relative to the file) starts from another
+    space, and the file's own mappings merge over it key by key (lists and values replace)."""
     if not p.exists():
         raise SpecError(str(p), [("(file)", "no such file")])
     try:
@@ -149,7 +154,21 @@ def load_space(path: str | Path) -> Space:
         raise SpecError(str(p), [("(file)", f"not valid YAML: {exc}")]) from None
     if not isinstance(raw, dict):
         raise SpecError(str(p), [("(file)", "expected a mapping with parameters, constraints, workload, objectives")])
-    return parse_space(raw, str(p))
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise SpecError(str(p), [("extends", f"expected a space file path, got {parent!r}")])
+    if str(p.resolve()) in seen:
+        raise SpecError(str(p), [("extends", "space files extend each other in a loop")])
+    return _merge(_read(p.parent / parent, (*seen, str(p.resolve()))), raw)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def parse_space(raw: dict, where: str = "<space>") -> Space:
