@@ -1,17 +1,19 @@
 """The search: an optuna study over a space, on an RDB storage, resumable, in processes or on Ray.
 
-One process asks optuna for a batch of `batch` trials, has them evaluated (inline, in a local
-process pool, or on Ray actors), and tells the results in trial order. The sampler therefore
-sees the same history whatever the number of workers: a study is deterministic for a seed and a
-batch size. Each finished trial is committed to the storage when told, so a run killed at any
-moment (SIGKILL included) loses only the trials in flight; `resume` marks those failed,
-re-enqueues their parameters and carries on, trial numbers continuing. `trials` is the number
-of finished trials the study should hold.
+One process asks optuna for batches of `batch` trials, has them evaluated (inline, in a local
+process pool, or on Ray actors; the next batch is handed out before the current one is told)
+and tells the results in trial order on a fixed schedule. The sampler therefore sees the same
+history whatever the number of workers: a study is deterministic for a seed and a batch size.
+Each finished trial is committed to the storage as it is told, and nothing else is written, so
+a run killed at any moment (SIGKILL included) loses only the trials in flight; `resume`
+rebuilds the sampler's study from the stored trials and carries on, trial numbers continuing.
+`trials` is the number of finished trials the study should hold.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -263,11 +265,24 @@ def _ray():
 # -- the loop -----------------------------------------------------------------------------------
 def run(study: Study, trials: int, backend: Backend, batch: int = 8,
         on_batch: Callable[[list[Any]], None] | None = None) -> int:
-    """Ask, evaluate and tell until the study holds `trials` finished trials; returns how many ran."""
+    """Ask, evaluate and tell until the study holds `trials` finished trials; returns how many ran.
+
+    Two batches are in flight: batch k+1 is asked (and handed to the workers) before batch k is
+    told, so workers never wait for the sampler. The schedule is fixed (ask k+1, tell k), so what
+    the sampler has seen at each ask does not depend on timing or on the number of workers."""
     ran = 0
-    while (left := trials - finished(study.memory)) > 0:
-        asked = [study.memory.ask() for _ in range(min(batch, left))]
-        evals = backend.map([suggest(t, study.space) for t in asked])
+    flight: deque[tuple[list, Iterator[Evaluation]]] = deque()
+
+    def launch() -> None:
+        left = trials - finished(study.memory) - sum(len(a) for a, _ in flight)
+        if left > 0:
+            asked = [study.memory.ask() for _ in range(min(batch, left))]
+            flight.append((asked, backend.map([suggest(t, study.space) for t in asked])))
+
+    launch()
+    while flight:
+        launch()
+        asked, evals = flight.popleft()
         told = [record(study, t, e) for t, e in zip(asked, evals, strict=True)]
         ran += len(asked)
         if on_batch:
