@@ -86,9 +86,10 @@ def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
     rows = int(point.get("array_rows", base.matrix.tile_m))
     cols = int(point.get("array_cols", base.matrix.tile_n))
     pe_scale = rows * cols / (base.matrix.tile_m * base.matrix.tile_n)
-    given = base.matrix.macs_per_cycle
-    macs = {f: (given[f] if f in given else base.matrix_macs_per_cycle(f) / base.matrix.units) * pe_scale  # type: ignore[index]
-            for f in base.matrix.peak_tflops}
+    given: dict[str, float] = {str(k): float(v) for k, v in base.matrix.macs_per_cycle.items()}
+    macs: dict[str, float] = {
+        f: (given[f] if f in given else base.matrix_macs_per_cycle(f) / base.matrix.units) * pe_scale
+        for f in base.matrix.peak_tflops}
     macs.update({f: float(point[f"macs_per_cycle_{f}"]) for f in FORMATS if f"macs_per_cycle_{f}" in point})
     out: dict[str, Any] = {
         "id": str(point.get("_id", f"{base.id}-design")), "name": f"Design-space point from {base.id}",

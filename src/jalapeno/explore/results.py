@@ -57,7 +57,7 @@ def importances(study, space: Space) -> dict[str, dict[str, float]]:
     varied = [n for n, p in space.parameters.items() if not (p.choices is not None and len(p.choices) == 1)]
     if len(trials) < 4 or len(varied) < 2:
         return {}
-    sub = optuna.create_study(directions=space.directions)
+    sub = optuna.create_study(directions=list(space.directions))  # type: ignore[arg-type]
     sub.add_trials(trials)
     out = {}
     for i, o in enumerate(space.objectives):
@@ -69,10 +69,17 @@ def importances(study, space: Space) -> dict[str, dict[str, float]]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 out[o.name] = optuna.importance.get_param_importances(
-                    sub, evaluator=evaluator, params=varied, target=lambda t, i=i, sign=sign: sign * t.values[i])
+                    sub, evaluator=evaluator, params=varied, target=_target(i, sign))
         except (RuntimeError, ValueError):  # too few distinct values for the evaluator
             continue
     return out
+
+
+def _target(i: int, sign: float) -> Any:
+    def value(t: Any) -> float:
+        return sign * t.values[i]
+
+    return value
 
 
 def trial_by_number(study, number: int):
