@@ -55,7 +55,7 @@ def test_known_optimum_spends_the_budget_on_memory(tmp_path):
     assert max(feasible, key=feasible.get) == (affordable, 8)
     assert grid[(affordable + 1, 8)].rejected_by == "tdp_w" and grid[(affordable, 1)].rejected_by == "slo"
     study = open_study(space, f"sqlite:///{tmp_path / 's.db'}", None, "tpe", 0, False)
-    run_study(study, 40, Backend(space))
+    run_study(study, 40, Backend(space), batch=4)  # found for seeds 0-3 (batch 8: 3 of 4)
     best = max((t for t in study.durable.trials if not t.user_attrs["rejected_by"]), key=lambda t: t.values[0])
     assert (best.params["compute_units"], best.params["memory_stacks"]) == (affordable, 8)
 
