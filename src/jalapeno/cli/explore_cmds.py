@@ -28,11 +28,11 @@ class _DefaultRun(TyperGroup):
 
 
 explore_app = typer.Typer(cls=_DefaultRun, no_args_is_help=True,
-                          help="Design-space search over chip designs: explore SPACE.yaml --trials N; "
-                               "explore show STUDY; explore export STUDY --trial N.")
+                          help="Design-space search over chip designs: explore SPACE.yaml --trials N (options: "
+                               "explore run --help); explore show STUDY; explore export STUDY --trial N.")
 
 
-@explore_app.command("run", hidden=True)
+@explore_app.command("run")
 @user_errors
 def run_cmd(
     space_file: Path = typer.Argument(..., help="A space file (see examples/spaces)."),

@@ -215,9 +215,13 @@ class Backend:
         if ray_address:
             ray = _ray()
             if not ray.is_initialized():
-                ray.init(address=None if ray_address == "local" else ray_address,
-                         num_cpus=workers if ray_address == "local" else None,
-                         include_dashboard=False, log_to_driver=False, configure_logging=False)
+                try:
+                    ray.init(address=None if ray_address == "local" else ray_address,
+                             num_cpus=workers if ray_address == "local" else None,
+                             include_dashboard=False, log_to_driver=False, configure_logging=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise JalapenoError(f"--ray-address {ray_address}: cannot join a Ray cluster "
+                                        f"({str(exc).splitlines()[0]}); use local for a local one") from None
             n = workers if workers > 1 or ray_address == "local" else max(int(ray.cluster_resources().get("CPU", 1)), 1)
             actor = ray.remote(num_cpus=1)(_RayEvaluator)
             self.actors = [actor.remote(raw) for _ in range(n)]
