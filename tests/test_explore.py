@@ -245,3 +245,19 @@ def test_area_unit_cost_and_usd_per_mtoken_from_economics(tmp_path):
     assert small.feasible and 0 < small.objectives["usd_per_mtoken"] < 100
     assert 0 < small.metrics["die_area_mm2"] < 858 and small.metrics["unit_cost_usd"] > 0
     assert big.rejected_by == "die_area_mm2" and big.metrics["die_area_mm2"] > small.metrics["die_area_mm2"]
+
+
+def test_sram_only_design_streams_weights_over_chips(tmp_path):
+    """0 stacks: the SRAM is the only memory, the design runs the streaming profile, and the model
+    fits only when enough chips (and pipeline stages) hold its weights."""
+    space = load_space(_space(tmp_path, **{"constraints.tdp_w": None, "workload.max_pp": 32,
+                                           "parameters.memory_stacks": {"range": [0, 8]},
+                                           "parameters.sram_per_core_mib": {"range": [16, 512]},
+                                           "parameters.chips": {"choices": [4, 64]}}))
+    ev = Evaluator(space)
+    point = {"compute_units": 8, "memory_stacks": 0, "sram_per_core_mib": 64}
+    chip = ev.chip(point)
+    assert [m.kind for m in chip.memory] == ["dram"] and chip.memory[0].technology == "sram"
+    assert chip.execution == "sram-streaming" and chip.main_memory.capacity_gib == 0.5
+    assert ev({**point, "chips": 4}).rejected_by == "memory_fits"  # 2 GiB of SRAM for 8 GB of weights
+    assert ev({**point, "chips": 64}).feasible

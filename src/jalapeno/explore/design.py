@@ -39,6 +39,10 @@ from jalapeno.hardware.spec import ChipSpec
 from jalapeno.sourced import split_sources
 
 FORMATS = ("fp4", "fp8", "int8", "bf16")
+# Assumption: an SRAM-only design (0 stacks) runs a weights-resident, statically scheduled
+# streaming runtime; Groq's compiler profile stands in (no runtime reserve in DRAM it does not have,
+# no kernel launches). Its efficiencies are Groq's, stated in stacks.yaml.
+SRAM_ONLY_STACK = "groq-compiler"
 BASE_LANE_GBPS = 200.0  # Assumption: the base chip's links counted in 200G SerDes lanes when a point changes lanes
 
 # Parameter name -> (type, what it sets). The space parser checks names against this table.
@@ -110,6 +114,8 @@ def design_overrides(base: ChipSpec, point: dict[str, Any]) -> dict[str, Any]:
         level = {"capacity_gib": units * per_unit_mib / 1024, "bandwidth_gb_s": units * bpc * clock,
                  "capacity_per_unit_mib": per_unit_mib, "bytes_per_cycle": bpc}
         if stacks == 0:  # SRAM-only: the SRAM is the level that holds weights and KV cache
+            out["execution"] = "sram-streaming"
+            out["software_stack"] = SRAM_ONLY_STACK
             out["memory"] = [{**sram.model_dump(exclude={"capacity_gib", "bandwidth_gb_s"}), **level,
                               "kind": "dram", "technology": "sram", "name": "On-chip SRAM (no external memory)"}]
             return _links(base, point, out)
