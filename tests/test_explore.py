@@ -261,3 +261,15 @@ def test_sram_only_design_streams_weights_over_chips(tmp_path):
     assert chip.execution == "sram-streaming" and chip.main_memory.capacity_gib == 0.5
     assert ev({**point, "chips": 4}).rejected_by == "memory_fits"  # 2 GiB of SRAM for 8 GB of weights
     assert ev({**point, "chips": 64}).feasible
+
+
+def test_a_space_can_extend_another(tmp_path):
+    (tmp_path / "child.yaml").write_text(f"extends: {BANDWIDTH}\nname: child\n"
+                                         "workload: {min_tokens_per_s_per_user: [100]}\n")
+    child = load_space(tmp_path / "child.yaml")
+    parent = load_space(BANDWIDTH)
+    assert child.name == "child" and child.workload.min_tokens_per_s_per_user == (100.0,)
+    assert child.workload.models == parent.workload.models and child.parameters == parent.parameters
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\nname: loop\n")
+    with pytest.raises(Exception, match="extends"):
+        load_space(tmp_path / "loop.yaml")

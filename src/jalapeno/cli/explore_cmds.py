@@ -231,7 +231,7 @@ def show_cmd(
                "importance": imp}
         if rows is not None:
             out["robust"] = [{"trial": r.trial, "nominal": r.nominal, "quantile": r.quantile, "wins": r.wins,
-                              "flag": r.flag, "values": r.values} for r in rows]
+                              "feasible_samples": r.feasible, "flag": r.flag, "values": r.values} for r in rows]
         emit_json(out)
         return
     console.print(f"study '{study.study_name}': {len(study.trials)} trials, {len(feas)} feasible; rejected by: "
@@ -243,8 +243,9 @@ def show_cmd(
     if rows is not None:
         q = space.robust.quantile
         table(f"Front ranked by the {q:g}-quantile over {len(rows[0].values) if rows else 0} assumption samples",
-              ["trial", "nominal", f"q{q:g}", "min", "max", "wins", "flag"],
-              [[r.trial, r.nominal, r.quantile, min(r.values), max(r.values), r.wins, r.flag] for r in rows])
+              ["trial", "nominal", f"q{q:g}", "min", "max", "feasible", "wins", "flag"],
+              [[r.trial, r.nominal, r.quantile, min(r.values), max(r.values), f"{r.feasible}/{len(r.values)}",
+                r.wins, r.flag] for r in rows])
 
 
 @explore_app.command("export")

@@ -57,8 +57,9 @@ class Evaluator:
     def __init__(self, space: Space):
         self.space = space
         self.base = load_chip(space.base)
-        self.models = [_model(m) for m in space.workload.models]
-        prec = precision_for(space.workload.precision or self.models[0].native_format, self.base.native_formats())
+        self.models = [(_model(m), p) for m, p in space.model_precisions()]
+        first, first_prec = self.models[0]
+        prec = precision_for(first_prec or first.native_format, self.base.native_formats())
         self.compute_format = compute_format(prec.weights, prec.activations)
         self.has_econ = costing.has_economics()
 
@@ -132,10 +133,10 @@ class Evaluator:
     def _scenarios(self, system: SystemSpec, stack: StackProfile | None, metrics: dict) -> list[dict] | None:
         w = self.space.workload
         out = []
-        for model in self.models:
+        for model, precision in self.models:
             for lengths in w.lengths:
                 wl = Workload(lengths.input_tokens, lengths.output_tokens)
-                points = plan_points(model, system, wl, w.precision, w.max_pp, stack, w.speculative)
+                points = plan_points(model, system, wl, precision, w.max_pp, stack, w.speculative)
                 if not points:
                     return None
                 for target in w.min_tokens_per_s_per_user:
@@ -143,7 +144,7 @@ class Evaluator:
                     meets = [p for p in points if ok(p)]
                     best = max(meets, key=lambda p: p.tokens_per_s_per_chip) if meets else None
                     if best is not None:
-                        best = refine(model, system, wl, w.precision, stack, best, points, ok)
+                        best = refine(model, system, wl, precision, stack, best, points, ok)
                     fastest = max(p.tokens_per_s_per_user for p in points)
                     out.append({"model": model.id, "input_tokens": wl.input_tokens,
                                 "output_tokens": wl.output_tokens, "min_tokens_per_s_per_user": target,

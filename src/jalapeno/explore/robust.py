@@ -47,6 +47,7 @@ class RobustRow:
     quantile: float
     values: list[float]
     wins: int
+    feasible: int = 0  # samples under which the design still meets every SLO and constraint
     flag: str = ""
 
 
@@ -162,19 +163,20 @@ def robust_ranking(space: Space, front: list[Any], objective: str | None = None)
     rows = []
     for t in front:
         chip = ev.chip(dict(t.params))
-        vals = []
+        vals, ok = [], 0
         for s in draws:
             c, stack = apply(chip, s)
             e = ev(dict(t.params), stack=stack, chip=c)
+            ok += e.feasible
             vals.append(e.objectives[obj] if e.feasible else (0.0 if sense == "maximize" else float("inf")))
         q = space.robust.quantile if sense == "maximize" else 1 - space.robust.quantile
-        rows.append(RobustRow(t.number, t.values[names.index(obj)], float(np.quantile(vals, q)), vals, 0))
+        rows.append(RobustRow(t.number, t.values[names.index(obj)], float(np.quantile(vals, q)), vals, 0, ok))
     if not rows:
         return rows
     table = np.array([r.values for r in rows])
     winners = (np.argmax if sense == "maximize" else np.argmin)(table, axis=0)
     for i, r in enumerate(rows):
-        won = [j for j, w in enumerate(winners) if w == i]
+        won = [j for j, w in enumerate(winners) if w == i and np.isfinite(table[i, j]) and table[i, j] > 0]
         r.wins = len(won)
         if len(draws) > 1 and len(won) == 1:
             r.flag = "wins only under " + ", ".join(f"{k}={v:.3g}" for k, v in draws[won[0]].items())

@@ -75,8 +75,16 @@ class Lengths(_Strict):
     weight: PositiveFloat = 1.0
 
 
+class ModelRef(_Strict):
+    """A model with its own precision (`{id: qwen3-coder-480b-a35b, precision: fp8}`)."""
+
+    id: str
+    precision: str | None = None
+
+
 class WorkloadSpec(_Strict):
-    models: tuple[str, ...] = Field(min_length=1)
+    # Model ids or config.json paths, or {id, precision}; `precision` is the default for all.
+    models: tuple[str | ModelRef, ...] = Field(min_length=1)
     precision: str | None = None
     lengths: tuple[Lengths, ...] = (Lengths(input_tokens=2048, output_tokens=256),)
     min_tokens_per_s_per_user: tuple[PositiveFloat, ...] = (100.0,)
@@ -132,6 +140,11 @@ class Space(_Strict):
     objectives: tuple[Objective, ...] = Field(min_length=1)
     robust: Robust = Robust()
     path: str = ""
+
+    def model_precisions(self) -> list[tuple[str, str | None]]:
+        """(model id or path, precision or None for its native format) per workload model."""
+        w = self.workload
+        return [(m, w.precision) if isinstance(m, str) else (m.id, m.precision or w.precision) for m in w.models]
 
     @property
     def directions(self) -> list[str]:
@@ -225,6 +238,6 @@ def _check_workload(space: Space, where: str) -> None:
 
     for i, m in enumerate(space.workload.models):
         try:
-            load_model(m)
+            load_model(m if isinstance(m, str) else m.id)
         except JalapenoError as exc:
             raise SpecError(where, [(f"workload.models[{i}]", str(exc))]) from None
