@@ -135,12 +135,25 @@ def _summary(study, space, before: int, ran: int, json_out: bool) -> None:
 
 
 def _row_dict(t, space) -> dict:
-    m = t.user_attrs.get("metrics", {})
+    m = dict(t.user_attrs.get("metrics", {}))
+    if m.get("die_area_mm2") is None or m.get("unit_cost_usd") is None:
+        m.update(_silicon(space, dict(t.params)))
     return {"trial": t.number, "params": dict(t.params),
             **{o.name: v for o, v in zip(space.objectives, t.values, strict=True)},
             "die_area_mm2": m.get("die_area_mm2"), "tdp_w": m.get("tdp_w"), "unit_cost_usd": m.get("unit_cost_usd"),
             "tokens_per_joule": m.get("tokens_per_joule"), "tokens_per_s_per_chip": m.get("tokens_per_s_per_chip"),
             "usd_per_mtoken": m.get("usd_per_mtoken"), "tokens_per_s_per_user": m.get("tokens_per_s_per_user")}
+
+
+def _silicon(space, params: dict) -> dict:
+    """Die area and unit cost of a front design (economics), computed when shown, not per trial."""
+    from jalapeno.explore.costing import die_area_mm2, has_economics, unit_cost_usd
+    from jalapeno.explore.results import design_chip
+
+    if not has_economics():
+        return {}
+    chip = design_chip(space, params, "shown")
+    return {"die_area_mm2": die_area_mm2(chip), "unit_cost_usd": unit_cost_usd(chip)}
 
 
 def primitives_text(params: dict) -> str:

@@ -98,7 +98,9 @@ class Evaluator:
         out: dict[str, float] = {}
         if c.tdp_w:
             out["tdp_w"] = chip.power.tdp_w / c.tdp_w.max - 1.0
-        area = costing.die_area_mm2(chip) if self.has_econ else None
+        # Area only where a constraint reads it (the front's areas and costs are computed when shown).
+        needs_area = bool(c.die_area_mm2 or c.unit_cost_usd or (c.hbm_shoreline and chip.main_memory.kind == "hbm"))
+        area = costing.die_area_mm2(chip) if self.has_econ and needs_area else None
         if area is not None:
             metrics["die_area_mm2"] = area
         if c.die_area_mm2:
@@ -119,8 +121,6 @@ class Evaluator:
             cost = costing.unit_cost_usd(chip)
             metrics["unit_cost_usd"] = cost
             out["unit_cost_usd"] = cost / c.unit_cost_usd.max - 1.0
-        elif self.has_econ:
-            metrics["unit_cost_usd"] = costing.unit_cost_usd(chip)
         return out
 
     def _rejected(self, by: str, amount: float, metrics: dict, violations: dict | None = None) -> Evaluation:
