@@ -43,7 +43,8 @@ FORMATS = ("fp4", "fp8", "int8", "bf16")
 # streaming runtime; Groq's compiler profile stands in (no runtime reserve in DRAM it does not have,
 # no kernel launches). Its efficiencies are Groq's, stated in stacks.yaml.
 SRAM_ONLY_STACK = "groq-compiler"
-BASE_LANE_GBPS = 200.0  # Assumption: the base chip's links counted in 200G SerDes lanes when a point changes lanes
+BASE_LANE_GBPS = 200.0  # Assumption: a base without lane primitives counted in 200G SerDes lanes
+DRAFT_TDP_W = 100_000.0  # the spec's plausibility limit on tdp_w
 
 # Parameter name -> (type, what it sets). The space parser checks names against this table.
 PARAMETERS: dict[str, tuple[type, str]] = {
@@ -198,7 +199,8 @@ def derive_design(base: ChipSpec | str, point: dict[str, Any], compute_format: s
         width = (over["matrix.units"] * over["matrix.macs_per_cycle"].get("bf16", 1.0) * over["clock_ghz"]
                  / (base_chip.matrix_macs_per_cycle("bf16") * base_chip.clock_ghz))
         active = base_chip.power.active_w * width
-    draft = _derive(base_chip, {**over, "power.tdp_w": 1e9, "power.idle_w": idle, "power.active_w": active})
+    # A draft at the largest limit a chip file may state, to read the primitives' peak power from.
+    draft = _derive(base_chip, {**over, "power.tdp_w": DRAFT_TDP_W, "power.idle_w": idle, "power.active_w": active})
     running = active_power_w(draft)
     tdp = float(point["tdp_w"]) if "tdp_w" in point else derived_tdp_w(draft, compute_format, idle, running)
     if tdp <= idle + running:

@@ -221,15 +221,18 @@ def check_constraints(space: Space) -> None:
     draws, cheap constraints only) and name the constraint, or the pair, no probe satisfies."""
     ev = Evaluator(space)
     rows: list[dict[str, float]] = []
+    first_error = ""
     for point in probe_points(space):
         try:
             chip = ev.chip(point)
-        except JalapenoError:
+        except JalapenoError as exc:
+            first_error = first_error or str(exc)
             continue
         rows.append(ev._cheap_constraints(chip, point, {}))
     where = space.path or "<space>"
     if not rows:
-        raise JalapenoError(f"{where}: field 'parameters': no probed point of the space makes a valid chip")
+        raise JalapenoError(f"{where}: field 'parameters': no probed point of the space makes a valid chip "
+                            f"(first: {first_error})")
     names = sorted({k for r in rows for k in r})
     for k in names:
         if all(r.get(k, 0.0) > 0 for r in rows):
