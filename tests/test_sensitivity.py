@@ -70,3 +70,28 @@ def test_sensitivity_command_names_the_top_assumptions():
     assert all(s["band"] for s in d["systems"])
     bad = run("sensitivity", "--metric", "speed")
     assert bad.exit_code == 2 and "--metric" in stderr_of(bad)
+
+
+def test_compare_shows_bands_and_the_common_stack():
+    d = ok_json("compare", "--chip", "jalapeno-ref", "--chip", "b200", "--tokens-per-s-per-user", "100", "--json")
+    assert d["common_stack"] == "trtllm"
+    ref, b200 = d["systems"]
+    lo, hi = ref["band"]
+    assert lo <= ref["tokens_per_joule"] <= hi and lo < hi  # jalapeno-ref states ranges
+    assert ref["common_tokens_per_joule"] is not None and ref["stack"] == "jalapeno-compiler"
+    assert b200["common_tokens_per_joule"] == b200["tokens_per_joule"]  # already on TensorRT-LLM
+    forced = ok_json("compare", "--chip", "jalapeno-ref", "--tokens-per-s-per-user", "100", "--stack", "trtllm",
+                     "--json")
+    assert forced["systems"][0]["stack"].startswith("trtllm costs")
+    assert forced["systems"][0]["tokens_per_joule"] == pytest.approx(ref["common_tokens_per_joule"], rel=0.35)
+
+
+def test_power_limit_slows_a_compute_heavy_run_and_bad_limits_are_refused():
+    args = ("predict", "--model", "llama-2-70b", "--chip", "h200-sxm", "--chips", "8", "--layout", "tp=1,dp=8",
+            "--precision", "fp8", "--input-tokens", "222", "--output-tokens", "291", "--json")
+    full, low = ok_json(*args), ok_json(*args, "--power-limit-w", "500")
+    assert low["power_capped"] and not full["power_capped"]
+    # MLPerf v4.1 H200 x8 MaxQ (500 W) delivered 0.807 of the 700 W result.
+    assert 0.72 < low["output_tokens_per_s"] / full["output_tokens_per_s"] < 0.88
+    bad = run("predict", "--model", "llama-2-70b", "--chip", "h200-sxm", "--power-limit-w", "100")
+    assert bad.exit_code == 2 and "--power-limit-w" in stderr_of(bad)

@@ -13,6 +13,7 @@ from jalapeno.cli.plan_cmd import resolve_system
 from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
 from jalapeno.economics.money import common_basis
 from jalapeno.engine.compare import DEFAULT_USER_RATES, compare_system
+from jalapeno.engine.power import with_power_limit
 from jalapeno.engine.predict import Workload, predict
 from jalapeno.engine.speculative import resolve_spec
 from jalapeno.errors import JalapenoError
@@ -46,6 +47,8 @@ def predict_cmd(
                                     help="Requests in flight (default: all queued, the largest batch that fits)."),
     spec: SpecOpt = "none", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
     draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
+    power_limit_w: float = typer.Option(None, "--power-limit-w", help="Hold every chip at this power limit "
+                                        "in W (MLPerf MaxQ runs); a step that would draw more runs slower."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Predict throughput, latency (TTFT, TPOT p50/p99), power and energy of one model on one system."""
@@ -73,6 +76,7 @@ def predict_cmd(
         sysspec = make_system(c, n)
     else:
         raise JalapenoError("give --chip ID or --system ID")
+    sysspec = with_power_limit(sysspec, power_limit_w)
     n = sysspec.num_chips
     if not layout:
         plan = ParallelPlan(tp=tp or min(n // pp, sysspec.scale_up_chips) or 1, pp=pp, ep=ep)
@@ -108,6 +112,15 @@ def compare_cmd(
                               help="Per-user speeds to read each system's frontier at (comma-separated)."),
     spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
     draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
+    stack: str = typer.Option(None, "--stack", help="Price every system on this software stack's costs "
+                              "(efficiencies, fixed costs), each keeping its own layouts: hardware alone."),
+    common_stack: str = typer.Option("trtllm", "--common-stack",
+                                     help="Also show each system's tokens/J on this stack's costs ('none': skip). "
+                                          "Default: TensorRT-LLM, the profile fitted on measurements."),
+    bands: bool = typer.Option(True, "--bands/--no-bands",
+                               help="Show each system's tokens/J band over its stated assumption ranges."),
+    power_limit_w: float = typer.Option(None, "--power-limit-w", help="Hold every chip at this power limit "
+                                        "in W (MLPerf MaxQ runs); a step that would draw more runs slower."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Compare systems on one workload: each one's best operating point at several per-user speeds.
@@ -129,18 +142,25 @@ def compare_cmd(
     refs = list(chip or [])
     if not system and not chip:
         refs, named = DEFAULT_COMPARE_CHIPS, DEFAULT_COMPARE_SYSTEMS
-    entries = [(resolve_system(None, ref, chips), "") for ref in refs]
-    entries += [(resolve_system(s, None, chips), s) for s in named]
+    entries = [(with_power_limit(resolve_system(None, ref, chips), power_limit_w), "") for ref in refs]
+    entries += [(with_power_limit(resolve_system(s, None, chips), power_limit_w), s) for s in named]
+    forced = load_stack(stack) if stack else None
+    common = None if common_stack in (None, "", "none") or forced else load_stack(common_stack)
     rows = [compare_system(m, sysspec, wl, precision, user_rates, req,
-                           f"{name} ({sysspec.num_chips} x {sysspec.chip.id})" if name else "")
+                           f"{name} ({sysspec.num_chips} x {sysspec.chip.id})" if name else "", stack=forced)
             for sysspec, name in entries]
+    ref_rate = 100.0 if 100.0 in user_rates else user_rates[0]
+    extras = [_stack_view(m, sysspec, r, wl, precision, ref_rate, forced, common, bands)
+              for (sysspec, _), r in zip(entries, rows, strict=True)]
     cb = common_basis(basis(cost_basis), [s.chip.id for s, _ in entries])
     specs = [s for s, _ in entries]
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
                    "tokens_per_s_per_user": list(user_rates),
-                   "systems": [_row_json(r, s, cb, input_tokens / output_tokens)
-                               for r, s in zip(rows, specs, strict=True)]})
+                   "reference_tokens_per_s_per_user": ref_rate, "stack": stack,
+                   "common_stack": common.id if common else None,
+                   "systems": [{**_row_json(r, s, cb, input_tokens / output_tokens), **x}
+                               for r, s, x in zip(rows, specs, extras, strict=True)]})
         return
     out: list[list[Any]] = []
     for r in rows:
@@ -159,6 +179,13 @@ def compare_cmd(
           f"(tokens/s per chip at each per-user speed)",
           ["system", "≥ tok/s/user", "tok/s/chip", "tok/s/user", "concurrency", "replicas", "TTFT s",
            "p99 TPOT ms", "tok/J", "method", "precision"], out)
+    view = [[r.system, x["stack"], x["tokens_per_joule"] if x["tokens_per_joule"] is not None else "-",
+             f"{x['band'][0]:.3g} - {x['band'][1]:.3g}" if x["band"] else "-",
+             x["common_tokens_per_joule"] if x["common_tokens_per_joule"] is not None else "-"]
+            for r, x in zip(rows, extras, strict=True)]
+    table(f"Tokens/J at >= {ref_rate:g} tokens/s per user: own stack, the band over its stated assumption "
+          f"ranges, and on {common.id if common else 'no common'} stack costs",
+          ["system", "stack", "tok/J", "band", f"tok/J on {common.id}" if common else "common stack"], view)
 
 
 def _row_json(r, sysspec, cb, in_per_out: float) -> dict:
@@ -171,3 +198,26 @@ def _row_json(r, sysspec, cb, in_per_out: float) -> dict:
             "fastest": money(r.fastest) if r.fastest else None,
             "cells": [{"min_tokens_per_s_per_user": rate, "reachable": p is not None,
                        **(money(p) if p else {})} for rate, p in r.cells.items()]}
+
+
+def _stack_view(m, sysspec, row, wl, precision, rate, forced, common, bands) -> dict:
+    """Tokens/J at one per-user speed: the system's own (or forced) stack, its assumption band there,
+    and the same hardware on the common stack's costs."""
+    from jalapeno.engine.compare import on_common_stack
+    from jalapeno.engine.sensitivity import point_band
+    from jalapeno.engine.speculative import SpecRequest
+
+    own = load_stack(sysspec.chip.software_stack)
+    used = on_common_stack(own, forced) if forced else own
+    p = row.cells.get(rate)
+    out: dict = {"stack": used.id, "tokens_per_joule": p.output_tokens_per_joule if p else None,
+                 "band": None, "common_tokens_per_joule": None}
+    if p and bands:
+        f = point_band(m, sysspec, p.layout, wl, precision, rate, used)
+        out["band"] = (p.output_tokens_per_joule * f[0], p.output_tokens_per_joule * f[1]) if f else None
+    if common is not None and common.id != own.id:
+        c = compare_system(m, sysspec, wl, precision, (rate,), SpecRequest("none"), stack=common).cells.get(rate)
+        out["common_tokens_per_joule"] = c.output_tokens_per_joule if c else None
+    elif common is not None:
+        out["common_tokens_per_joule"] = out["tokens_per_joule"]
+    return out

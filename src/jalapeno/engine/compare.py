@@ -18,7 +18,7 @@ from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import SystemSpec
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
-from jalapeno.stacks import StackProfile
+from jalapeno.stacks import StackProfile, load_stack
 
 DEFAULT_USER_RATES = (50.0, 100.0, 200.0, 500.0, 1000.0)
 
@@ -83,12 +83,25 @@ def candidate_plans(model: ModelSpec, system: SystemSpec, max_pp: int = 8, stack
     return plans
 
 
+def on_common_stack(own: StackProfile, common: StackProfile) -> StackProfile:
+    """`common`'s costs (achievable fractions of peak, fixed costs, batching policy) with the layouts
+    and methods `own` runs: the system's hardware alone, priced on another stack's software."""
+    if own.id == common.id:
+        return own
+    return StackProfile.model_validate({**common.model_dump(), "id": f"{common.id} costs, {own.id} layouts",
+                                        "capabilities": own.capabilities.model_dump()})
+
+
 def compare_system(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,
                    user_rates: tuple[float, ...] = DEFAULT_USER_RATES, spec: SpecRequest | None = None,
-                   name: str = "") -> CompareRow:
+                   name: str = "", stack: StackProfile | None = None) -> CompareRow:
+    """`stack`: price the system on this stack's costs (its own layouts and methods kept)."""
     row = CompareRow(system.chip.id, system.num_chips, name or f"{system.num_chips} x {system.chip.id}")
+    if stack is not None:
+        stack = on_common_stack(load_stack(system.chip.software_stack), stack)
     try:
-        res = plan_deployment(model, system, wl, precision, spec=spec or SpecRequest("auto"), disaggregate=True)
+        res = plan_deployment(model, system, wl, precision, spec=spec or SpecRequest("auto"), disaggregate=True,
+                              stack=stack)
     except JalapenoError as exc:
         row.note = str(exc)
         return row

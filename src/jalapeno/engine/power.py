@@ -128,6 +128,24 @@ def cap_step(time_s, work_j, power: ChipPower):
     return t, dyn + power.idle_w * t, capped
 
 
+def with_power_limit(system: SystemSpec, limit_w: float | None) -> SystemSpec:
+    """The system with every chip held at `limit_w` (MLPerf "MaxQ" runs, nvidia-smi -pl): its cap
+    falls and a step that would draw more stretches. The limit must leave room above idle and
+    running power, and cannot exceed the part's own TDP."""
+    if limit_w is None:
+        return system
+    from jalapeno.errors import JalapenoError
+    from jalapeno.hardware.design import derive_chip
+
+    chip = system.chip
+    floor = chip.power.idle_w + active_power_w(chip)
+    if not limit_w == limit_w or limit_w <= floor or limit_w > chip.power.tdp_w:
+        raise JalapenoError(f"--power-limit-w {limit_w:g}: {chip.id} runs between {floor:.0f} W (idle + running "
+                            f"power) and its {chip.power.tdp_w:.0f} W TDP")
+    capped = derive_chip(chip, {"power.tdp_w": limit_w, "power.active_w": active_power_w(chip)})
+    return system.model_copy(update={"chip": capped})
+
+
 def wall_power_w(system: SystemSpec, chips_w: float, num_chips: int | None = None) -> float:
     """Wall power of `num_chips` chips of a system (default: all of them) drawing `chips_w` in all:
     plus their hosts' share, over the power supplies' efficiency."""

@@ -181,6 +181,27 @@ def sensitivity(model: ModelSpec, systems: list[SystemSpec], wl: Workload, preci
     return result
 
 
+def point_band(model: ModelSpec, system: SystemSpec, layout: str, wl: Workload, precision: str | None,
+               min_user_rate: float | None, stack: StackProfile | None = None,
+               metric: str = "output_tokens_per_joule") -> tuple[float, float] | None:
+    """The band of a metric at one operating point, as factors of its value: each of the system's
+    assumptions set to its low and high end in turn at the point's layout (the batch re-chosen
+    under the rate bound), relative to the same evaluation with nothing varied. None when the
+    layout cannot meet the bound without speculation (no plain baseline to scale)."""
+    st = stack or load_stack(system.chip.software_stack)
+    plan = ParallelPlan.parse(layout)[0]
+    base = _metric_at(model, system, st, plan, wl, precision, min_user_rate, metric)
+    if base <= 0:
+        return None
+    lo = hi = 1.0
+    for a in assumptions_of(system, st):
+        for value in (a.low, a.high):
+            sys_v, st_v = varied(system, st, a, value)
+            f = _metric_at(model, sys_v, st_v, plan, wl, precision, min_user_rate, metric) / base
+            lo, hi = min(lo, f), max(hi, f)
+    return lo, hi
+
+
 def work_items(systems: list[SystemSpec], stacks: list[StackProfile | None] | None = None) -> int:
     """How many assumptions a sensitivity run will vary (for a progress bar)."""
     stacks = stacks or [None] * len(systems)
