@@ -46,7 +46,7 @@ def accounted(d: dict) -> None:
 # --- simulate: JSON ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def azure_code_300() -> dict:
+def azure_code_300(traces_dir) -> dict:
     return simulate_json("--trace", "azure-code", "--num-requests", "300")
 
 
@@ -67,6 +67,7 @@ def test_simulate_trace_json_has_stable_keys(azure_code_300):
     assert sc["workload"]["trace"] == "azure-code" and sc["workload"]["num_requests"] == 300
 
 
+@pytest.mark.traces
 def test_simulate_table_output():
     r = run("simulate", "--trace", "azure-code", "--num-requests", "20")
     assert r.exit_code == 0, r.output
@@ -74,6 +75,7 @@ def test_simulate_table_output():
         assert k in r.stdout
 
 
+@pytest.mark.traces
 def test_trace_out_writes_chrome_trace(tmp_path):
     out = tmp_path / "timeline.json"
     d = simulate_json("--trace", "azure-code", "--num-requests", "30", "--replicas", "2", "--trace-out", out)
@@ -105,6 +107,7 @@ def test_scenario_file_with_flag_overrides():
     accounted(d)
 
 
+@pytest.mark.traces
 def test_scenario_file_trace_flag_replaces_its_generator():
     d = simulate_json(EXAMPLES / "disaggregated.yaml", "--trace", "azure-code", "--num-requests", "40")
     w = d["scenario"]["workload"]

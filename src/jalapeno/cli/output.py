@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jalapeno.errors import JalapenoError
+from jalapeno.errors import JalapenoError, JalapenoWarning
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,13 +57,23 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, JalapenoWarning):
+        err_console.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn JalapenoError (and other bad-input errors) into one line on stderr and exit code 2."""
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", JalapenoWarning)
+                warnings.showwarning = _show_warning
+                return fn(*args, **kwargs)
         except JalapenoError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
