@@ -96,3 +96,9 @@ def test_worked_example_quick_lines(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_worked_example_every_line(tmp_path, monkeypatch):
     assert _run_example(tmp_path, monkeypatch, slow=True) >= 15
+def test_python_section_runs(tmp_path, monkeypatch):
+    code = re.findall(r"```python\n(.*?)```", _section("Python"), re.S)
+    assert code, "README's Python section has no ```python block"
+    monkeypatch.chdir(tmp_path)
+    for block in code:
+        exec(compile(block, "README.md (Python section)", "exec"), {"__name__": "readme"})
