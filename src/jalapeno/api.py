@@ -216,23 +216,10 @@ class ValidateResult(Result):
         return self.result.summary()
 
     def rows(self) -> list[dict[str, Any]]:
-        return [{"table": c.table, "label": c.label, "vendor": c.vendor, "model": c.model, "chip": c.chip,
-                 "chips": c.chips, "precision": c.precision, "input_tokens": c.input_tokens,
-                 "output_tokens": c.output_tokens, "layout": c.layout, "unit": c.unit, "measured": c.measured,
-                 "predicted": c.predicted, "error_pct": c.error_pct, "source": c.source} for c in self.result.cases]
+        return self.to_dict()["rows"]
 
     def to_dict(self) -> dict[str, Any]:
-        res = self.result
-        return {
-            "summary": self.summary,
-            "fitted_parameters": {sid: st.fitted() for sid, st in sorted(res.stacks.items())},
-            "rows": self.rows(),
-            "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
-                             "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in res.kernels],
-            "skipped": [{"row": label, "reason": why} for label, why in res.skipped],
-            "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
-                             "error_pct": c.error_pct} for c in res.server_cases],
-        }
+        return self.result.to_dict()
 
 
 # --- operations ----------------------------------------------------------------------------------

@@ -54,6 +54,23 @@ class ValidationResult:
                                  "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
         return out
 
+    def to_dict(self) -> dict:
+        """Everything `jalapeno validate --json` prints (the CLI, the Python API and reports share it)."""
+        return {
+            "summary": self.summary(),
+            "fitted_parameters": {sid: st.fitted() for sid, st in sorted(self.stacks.items())},
+            "rows": [{"table": c.table, "label": c.label, "vendor": c.vendor, "model": c.model, "chip": c.chip,
+                      "chips": c.chips, "precision": c.precision, "input_tokens": c.input_tokens,
+                      "output_tokens": c.output_tokens, "layout": c.layout, "unit": c.unit,
+                      "measured": c.measured, "predicted": c.predicted, "error_pct": c.error_pct,
+                      "source": c.source} for c in self.cases],
+            "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
+                             "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in self.kernels],
+            "skipped": [{"row": label, "reason": why} for label, why in self.skipped],
+            "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
+                             "error_pct": c.error_pct} for c in self.server_cases],
+        }
+
 
 def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool = False,
                    inferencex: bool = True) -> ValidationResult:
