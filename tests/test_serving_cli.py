@@ -75,22 +75,22 @@ def test_simulate_table_output():
         assert k in r.stdout
 
 
-@pytest.mark.traces
 def test_trace_out_writes_chrome_trace(tmp_path):
     out = tmp_path / "timeline.json"
-    d = simulate_json("--trace", "azure-code", "--num-requests", "30", "--replicas", "2", "--trace-out", out)
+    d = simulate_json("--generator", "poisson", "--rate", "20", "--num-requests", "30", "--replicas", "2",
+                      "--input-tokens", "500", "--output-tokens", "20", "--trace-out", out)
     trace = json.loads(out.read_text())
     events = trace["traceEvents"]
-    assert isinstance(events, list) and events
-    assert all(e["ph"] == "X" for e in events)
-    assert len(events) == d["steps"]
-    for e in events:
-        assert e["dur"] > 0 and e["ts"] >= 0 and e["tid"] in (0, 1)
-        assert set(e["args"]) == {"decodes", "prefill_tokens"}
-    assert {e["tid"] for e in events} == {0, 1}  # both replicas worked
+    steps = [e for e in events if e["ph"] == "X"]
+    assert len(steps) == d["steps"]
+    for e in steps:
+        assert e["dur"] > 0 and e["ts"] >= 0 and e["pid"] in (0, 1) and e["tid"] == 0
+        assert e["name"] in ("prefill", "decode", "mixed")
+        assert {"decodes", "prefill_tokens", "energy_j"} <= set(e["args"])
+    assert {e["pid"] for e in steps} == {0, 1}  # both replicas worked
     # Steps on one replica do not overlap.
-    for tid in (0, 1):
-        spans = sorted((e["ts"], e["dur"]) for e in events if e["tid"] == tid)
+    for pid in (0, 1):
+        spans = sorted((e["ts"], e["dur"]) for e in steps if e["pid"] == pid)
         for (t0, d0), (t1, _) in zip(spans, spans[1:], strict=False):
             assert t0 + d0 <= t1 + 1e-6
 

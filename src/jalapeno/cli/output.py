@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from jalapeno.errors import JalapenoError, JalapenoWarning
@@ -36,16 +39,107 @@ def _clean(x: Any) -> Any:
     return x
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys, units in the names).")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print tables as CSV with raw numbers (as --format csv).")]
+
+FORMATS = ("table", "markdown", "csv")
+_state = {"format": "table"}
+
+
+def set_format(fmt_name: str | None) -> None:
+    """How `table` prints: rich tables (default), GitHub markdown, or CSV (raw numbers)."""
+    if fmt_name is None:
+        return
+    if fmt_name not in FORMATS:
+        raise JalapenoError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt_name}'")
+    _state["format"] = fmt_name
+    _state["csv_tables"] = 0
+
+
+def use_csv(flag: bool) -> None:
+    if flag:
+        set_format("csv")
+
+
+def _is_empty(v: Any) -> bool:
+    return v is None or v == "" or v == "-" or (isinstance(v, float) and not math.isfinite(v))
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows under short, unit-bearing headers. Columns empty in every row are dropped;
+    numbers are right-aligned and never wrapped; when stdout is not a terminal the table prints at
+    its natural width (a pipe gets unbroken rows)."""
+    rows = [list(r) for r in rows]
+    keep = [i for i, c in enumerate(columns) if not rows or not all(_is_empty(r[i]) for r in rows)]
+    columns = [columns[i] for i in keep]
+    rows = [[r[i] for i in keep] for r in rows]
+    mode = _state["format"]
+    if mode == "csv":
+        _print_csv(title, columns, rows)
+        return
+    cells = [[fmt(v) for v in r] for r in rows]
+    if mode == "markdown":
+        out = [f"**{title}**", "", "| " + " | ".join(columns) + " |",
+               "|" + "|".join("---:" if rows and all(_is_number(r[i]) or _is_empty(r[i]) for r in rows) else "---"
+                              for i in range(len(columns))) + "|"]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in cells]
+        sys.stdout.write("\n".join(out) + "\n\n")
+        return
     t = Table(title=title, header_style="bold")
-    for c in columns:
-        t.add_column(c, overflow="fold")
+    for i, c in enumerate(columns):
+        numeric = bool(rows) and all(_is_number(r[i]) or _is_empty(r[i]) for r in rows)
+        widest = max([len(x[i]) for x in cells] + [1])
+        # Numbers keep their full width; text may wrap (at word boundaries) only on a narrow terminal.
+        t.add_column(c, justify="right" if numeric else "left", no_wrap=numeric,
+                     min_width=widest if numeric else min(widest, 12), overflow="ellipsis" if numeric else "fold")
+    for r in cells:
+        t.add_row(*r)
+    out = console
+    if not console.is_terminal:
+        width = Console(width=100_000).measure(t).maximum
+        out = Console(width=max(width, len(title)), highlight=False)
+    out.print(t)
+
+
+def _print_csv(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    if _state.get("csv_tables", 0):
+        sys.stdout.write("\n")
+    _state["csv_tables"] = _state.get("csv_tables", 0) + 1
+    w.writerow(columns)
     for r in rows:
-        t.add_row(*[fmt(v) for v in r])
-    console.print(t)
+        w.writerow(["" if _is_empty(v) else (repr(v) if isinstance(v, float) else v) for v in r])
+
+
+@contextmanager
+def progress_bar(label: str, total: float | None = None) -> Iterator[Callable[..., None]]:
+    """A transient progress bar on stderr (shown under --json too: stdout stays clean). Yields
+    `update(advance=0, info=None, total=None)`."""
+    columns = [TextColumn(label), BarColumn()]
+    if total is not None:
+        columns.append(MofNCompleteColumn())
+    columns += [TextColumn("{task.fields[info]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=total, info="")
+
+        def update(advance: float = 0, info: str | None = None, total: float | None = None) -> None:
+            fields: dict[str, Any] = {}
+            if info is not None:
+                fields["info"] = info
+            if total is not None:
+                fields["total"] = total
+            bar.update(task, advance=advance, **fields)
+
+        yield update
 
 
 def fmt(v: Any) -> str:
+    if v is None:
+        return "-"
     if isinstance(v, float):
         if v == 0:
             return "0"

@@ -19,7 +19,7 @@ from jalapeno.report.page import Page, Section
 def compare_section(d: dict[str, Any], frontiers: dict[str, list[dict[str, Any]]] | None = None) -> Section:
     """`d`: the `compare --json` shape; `frontiers`: system label -> PlanPoint dicts."""
     rows = d["systems"]
-    label = [f"{r['chips']} x {r['chip']}" for r in rows]
+    label = [r.get("system") or f"{r['chips']} x {r['chip']}" for r in rows]
     s = Section(f"Compare: {d['model']}, {d['input_tokens']} in / {d['output_tokens']} out, "
                 f">= {d['min_tokens_per_s_per_user']:g} tokens/s per user",
                 "Each system at its best layout and batch for the per-user bound; the frontier is every "
@@ -39,6 +39,21 @@ def compare_section(d: dict[str, Any], frontiers: dict[str, list[dict[str, Any]]
     if any(r.get("usd_per_million_tokens") for r in rows):
         s.add(figures.bars(label, [r.get("usd_per_million_tokens") for r in rows], "Cost", "$ per million tokens"))
     return s
+
+
+def compare_rows(d: dict[str, Any], user_rate: float = 100.0) -> dict[str, Any]:
+    """The `compare --json` of per-user-speed cells as one chosen point per system (the cell at
+    `user_rate` tokens/s per user if the system reaches it, else its fastest), the shape
+    `compare_section` draws."""
+    rows = []
+    for r in d["systems"]:
+        cells = [c for c in r.get("cells", []) if c.get("reachable")]
+        pick = next((c for c in cells if c["min_tokens_per_s_per_user"] == user_rate), None) or r.get("fastest")
+        rows.append({"chip": r["chip"], "chips": r["chips"], "system": r.get("system"),
+                     "note": r.get("note") or ("" if pick is None or pick in cells else "fastest point"),
+                     **({k: v for k, v in pick.items() if k != "reachable"} if pick else {})})
+    return {"model": d["model"], "input_tokens": d["input_tokens"], "output_tokens": d["output_tokens"],
+            "min_tokens_per_s_per_user": user_rate, "systems": rows}
 
 
 def plan_section(d: dict[str, Any]) -> Section:

@@ -171,7 +171,8 @@ class Simulator:
             return
         rep.busy = True
         self._plans[rep.index] = plan
-        self.metrics.span(rep.index, now, plan)
+        if self.metrics.timeline or self.metrics.timeline_writer is not None:
+            self.metrics.span(rep.index, now, plan, len(rep.waiting), rep.kv.private + rep.kv.cached)
         heapq.heappush(self._events, (now + plan.time_s, next(self._tie), _STEP, rep))
 
     def _transfer_time(self, seq: Seq) -> float:

@@ -67,8 +67,21 @@ class ValidationResult:
             "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
                              "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in self.kernels],
             "skipped": [{"row": label, "reason": why} for label, why in self.skipped],
+            "power_rows": [{"label": c.label, "layout": c.layout, "power_limit_w": c.power_limit_w,
+                            "measured_w": c.measured_w, "predicted_w": c.predicted_w, "error_pct": c.error_pct,
+                            "measured_samples_per_s": c.measured_samples_per_s,
+                            "predicted_samples_per_s": c.predicted_samples_per_s,
+                            "samples_error_pct": c.samples_error_pct,
+                            "samples_per_joule_error_pct": c.samples_per_joule_error_pct, "source": c.source}
+                           for c in self.power],
             "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
                              "error_pct": c.error_pct} for c in self.server_cases],
+            "inferencex_rows": [{"label": r.label, "layout": r.layout, "concurrency": r.concurrency,
+                                 "measured_tokens_per_s_per_gpu": r.measured_tok_s_per_gpu,
+                                 "predicted_tokens_per_s_per_gpu": r.predicted_tok_s_per_gpu,
+                                 "error_pct": r.error_pct, "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
+                                 "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
+                                 "user_error_pct": r.user_error_pct, "source": r.source} for r in self.inferencex],
         }
 
 
