@@ -1,7 +1,7 @@
 """The README runs as written: its worked example top to bottom (in one scratch directory, so a
 file one line writes is there for the lines after it) and its Python section.
 
-Commands that take seconds each (compare, plan, validate, capacity, the scenario runs) are in the
+Commands that take seconds each (compare, plan, validate, capacity, report, the scenario runs) are in the
 `slow` test that CI runs in its own step; the quick ones run in every `pytest -q`. Lines that need
 the shared traces are skipped without them.
 """
@@ -19,7 +19,7 @@ from jalapeno.workloads.paths import find_traces_dir
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-SLOW = ("compare", "plan", "validate", "capacity")
+SLOW = ("compare", "plan", "validate", "capacity", "report")
 
 
 def _section(title: str) -> str:
@@ -57,7 +57,7 @@ def _run_line(line: str) -> None:
     assert words[0] == "jalapeno", line
     r = run(*[str(REPO / w) if w.startswith("examples/") else w for w in words[1:]])
     assert r.exit_code == 0, f"{line}\nexit {r.exit_code}: {r.stdout}\n{stderr_of(r)}\n{r.exception!r}"
-    assert r.stdout.strip(), f"{line} printed nothing"
+    assert (r.stdout + stderr_of(r)).strip(), f"{line} printed nothing"
     if out_file:
         Path(out_file).write_text(r.stdout)
 
