@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from jalapeno.engine.planner import plan_deployment
-from jalapeno.engine.power import step_energy
+from jalapeno.engine.power import active_power_w, work_energy
 from jalapeno.engine.predict import Workload, make_setup
-from jalapeno.engine.step import op_cost, step_ops
+from jalapeno.engine.step import op_cost, prefill_share, stage_layers, step_ops
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware.spec import SystemSpec
+from jalapeno.kernels.execution import step_time
 from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.lowering import Batch
 from jalapeno.models.spec import ModelSpec
@@ -76,6 +77,11 @@ def simulation(res: SimulationResult) -> dict[str, Any]:
     return out
 
 
+def _first(x) -> float:
+    """The one batch shape's value (cost fields are arrays over shapes, or scalars)."""
+    return float(np.atleast_1d(np.asarray(x, dtype=float))[0])
+
+
 def step_breakdown(model: ModelSpec, system: SystemSpec, layout: str, precision: str | None,
                    wl: Workload, concurrency: int) -> dict[str, Any]:
     """Time (s) and energy (J) by operator of one steady-state step at a prediction's operating
@@ -90,24 +96,32 @@ def step_breakdown(model: ModelSpec, system: SystemSpec, layout: str, precision:
                      prefill_seqs=micro / wl.output_tokens, prefill_tokens=micro * wl.input_tokens / wl.output_tokens,
                      prefill_context=0)
     fmt = compute_format(prec.weights, prec.activations)
+    active_w = active_power_w(chip)
     ops: dict[str, dict[str, float]] = {}
+    device_s = launches = 0.0
     for op in step_ops(model, batch, prec, plan):
         c = op_cost(op, chip, setup.stack, prec, setup.topology)
         n = op.count
-        t = float(c.time_s[0]) * n
-        e = float(step_energy(chip, fmt, c.flops, c.hbm_bytes, c.onchip_bytes, c.link_bytes)[0]) * n
-        e += chip.power.active_w * t
+        t = _first(c.time_s) * n
+        link_j = _first(c.link_energy_j) if c.link_energy_j is not None else 0.0
+        e = _first(work_energy(chip, fmt, _first(c.flops), _first(c.hbm_bytes), _first(c.onchip_bytes), link_j)) * n
+        e += active_w * t
+        device_s += t
+        launches += _first(c.launches) * n
         row = ops.setdefault(op.name, {"time_s": 0.0, "energy_j": 0.0, "flops": 0.0, "memory_bytes": 0.0})
         row["time_s"] += t
         row["energy_j"] += e
-        row["flops"] += float(c.flops[0]) * n
-        row["memory_bytes"] += float(c.hbm_bytes[0]) * n
+        row["flops"] += _first(c.flops) * n
+        row["memory_bytes"] += _first(c.hbm_bytes) * n
+    # What the step adds beyond its operators: launches, host scheduling, per-layer sync.
+    wall_s = step_time(chip, setup.stack, device_s, launches, stage_layers(model, plan),
+                       float(prefill_share(batch)[0]))
     rows = [{"op": k, **v, "intensity_flop_per_byte": v["flops"] / v["memory_bytes"] if v["memory_bytes"] else None,
              "achieved_flops": v["flops"] / v["time_s"] if v["time_s"] else 0.0} for k, v in ops.items()]
     rows.sort(key=lambda r: -r["time_s"])
     return {"chip": chip.id, "layout": layout, "precision": prec.weights, "batch_per_replica": b,
             "peak_flops": float(chip.peak_flops(fmt)), "memory_bandwidth_bytes_per_s": chip.main_memory.bandwidth_gb_s
-            * 1e9, "step_overhead_s": setup.stack.step_overhead_s, "ops": rows}
+            * 1e9, "step_overhead_s": max(wall_s - device_s, 0.0), "ops": rows}
 
 
 def kernel_point(d: dict[str, Any], chip) -> dict[str, Any]:
