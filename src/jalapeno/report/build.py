@@ -109,7 +109,8 @@ def breakdown_section(b: dict[str, Any], title: str) -> Section:
     total_t = sum(o["time_s"] for o in b["ops"]) + b["step_overhead_s"]
     total_e = sum(o["energy_j"] for o in b["ops"])
     s = Section(title, f"{b['chip']}, {b['layout']}, {b['precision']}, batch {b['batch_per_replica']} per replica: "
-                       f"step {total_t * 1e3:.3g} ms (fixed costs: launches, host, sync {b['step_overhead_s'] * 1e3:.3g} ms), "
+                       f"step {total_t * 1e3:.3g} ms (fixed costs: launches, host, sync "
+                       f"{b['step_overhead_s'] * 1e3:.3g} ms), "
                        f"{total_e:.3g} J of work and active power per chip.")
     s.table(["operator", "time ms", "energy mJ", "GFLOP", "memory MB"],
             [[o["op"], o["time_s"] * 1e3, o["energy_j"] * 1e3, o["flops"] / 1e9, o["memory_bytes"] / 1e6]
