@@ -294,7 +294,8 @@ def _scenario(scenario: str | os.PathLike | Scenario | dict | None, overrides: d
     elif isinstance(scenario, dict):
         base, where = scenario, "scenario dict"
     elif scenario is not None:
-        base, where = load_scenario(scenario).model_dump(exclude_none=True), os.fspath(scenario)
+        where = os.fspath(scenario)
+        base = load_scenario(where).model_dump(exclude_none=True)
     else:
         base, where = {}, "arguments"
     return parse_scenario(merge(merge(defaults or {}, base), overrides), where)

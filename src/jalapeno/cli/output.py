@@ -43,7 +43,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (stable keys, 
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print tables as CSV with raw numbers (as --format csv).")]
 
 FORMATS = ("table", "markdown", "csv")
-_state = {"format": "table"}
+_state: dict[str, Any] = {"format": "table", "csv_tables": 0}
 
 
 def set_format(fmt_name: str | None) -> None:
@@ -98,18 +98,18 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
                      min_width=widest if numeric else min(widest, 12), overflow="ellipsis" if numeric else "fold")
     for r in cells:
         t.add_row(*r)
-    out = console
+    target = console
     if not console.is_terminal:
         width = Console(width=100_000).measure(t).maximum
-        out = Console(width=max(width, len(title)), highlight=False)
-    out.print(t)
+        target = Console(width=max(width, len(title)), highlight=False)
+    target.print(t)
 
 
 def _print_csv(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     w = csv.writer(sys.stdout, lineterminator="\n")
-    if _state.get("csv_tables", 0):
+    if _state["csv_tables"]:
         sys.stdout.write("\n")
-    _state["csv_tables"] = _state.get("csv_tables", 0) + 1
+    _state["csv_tables"] += 1
     w.writerow(columns)
     for r in rows:
         w.writerow(["" if _is_empty(v) else (repr(v) if isinstance(v, float) else v) for v in r])

@@ -105,31 +105,32 @@ def _scenario(scenario: Path | None, **flags):
 
 PRECISION_HELP = "Weight format: bf16, fp8, fp4, int8 or int4 (default: the model's native format)."
 # Options `simulate` and `capacity` declare the same way (the others differ in help or default).
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML (flags override its fields).")]
-TpOpt = Annotated[int, typer.Option("--tp", help="Tensor-parallel chips per replica.")]
-PpOpt = Annotated[int, typer.Option("--pp", help="Pipeline stages per replica.")]
-EpOpt = Annotated[int, typer.Option("--ep", help="Expert-parallel degree (MoE models).")]
-LayoutOpt = Annotated[str, typer.Option("--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas).")]
-PrecisionOpt = Annotated[str, typer.Option("--precision", help=PRECISION_HELP)]
-ReplicasOpt = Annotated[int, typer.Option("--replicas", help="Model replicas behind the router.")]
-MaxNumSeqsOpt = Annotated[int, typer.Option("--max-num-seqs", help="Running sequences per replica (batch cap).")]
-MaxBatchedTokensOpt = Annotated[int, typer.Option("--max-batched-tokens",
+ScenarioArg = Annotated[Path | None, typer.Argument(help="Scenario YAML (flags override its fields).")]
+TpOpt = Annotated[int | None, typer.Option("--tp", help="Tensor-parallel chips per replica.")]
+PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline stages per replica.")]
+EpOpt = Annotated[int | None, typer.Option("--ep", help="Expert-parallel degree (MoE models).")]
+LayoutOpt = Annotated[str | None, typer.Option("--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas).")]
+PrecisionOpt = Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP)]
+ReplicasOpt = Annotated[int | None, typer.Option("--replicas", help="Model replicas behind the router.")]
+MaxNumSeqsOpt = Annotated[int | None, typer.Option("--max-num-seqs", help="Running sequences per replica (batch cap).")]
+MaxBatchedTokensOpt = Annotated[int | None, typer.Option("--max-batched-tokens",
                                                     help="Token budget per step (prompt chunks + decodes).")]
-ChunkedPrefillOpt = Annotated[bool, typer.Option("--chunked-prefill/--no-chunked-prefill",
+ChunkedPrefillOpt = Annotated[bool | None, typer.Option("--chunked-prefill/--no-chunked-prefill",
                                                  help="Split long prompts across steps.")]
-PrefixCachingOpt = Annotated[bool, typer.Option("--prefix-caching/--no-prefix-caching",
+PrefixCachingOpt = Annotated[bool | None, typer.Option("--prefix-caching/--no-prefix-caching",
                                                 help="Keep finished prompt prefixes for reuse.")]
-KvReservationOpt = Annotated[str, typer.Option("--kv-reservation", help="auto (the stack's), full or on_demand.")]
-MaxNewTokensOpt = Annotated[int, typer.Option("--max-new-tokens",
+KvReservationOpt = Annotated[str | None, typer.Option("--kv-reservation",
+                                                     help="auto (the stack's), full or on_demand.")]
+MaxNewTokensOpt = Annotated[int | None, typer.Option("--max-new-tokens",
                                               help="Output limit requests declare (full reservation holds it).")]
-MixedBatchesOpt = Annotated[bool, typer.Option("--mixed-batches/--prefill-first",
+MixedBatchesOpt = Annotated[bool | None, typer.Option("--mixed-batches/--prefill-first",
                                                help="Prompts and decodes in one step, or prompt-only steps first.")]
-StackOpt = Annotated[str, typer.Option("--stack", help="Software-stack profile id (default: the chip's).")]
-SpecTokensOpt = Annotated[int, typer.Option("--spec-tokens", help="Tokens drafted per speculative step.")]
-SpecAcceptanceOpt = Annotated[float, typer.Option("--spec-acceptance",
+StackOpt = Annotated[str | None, typer.Option("--stack", help="Software-stack profile id (default: the chip's).")]
+SpecTokensOpt = Annotated[int | None, typer.Option("--spec-tokens", help="Tokens drafted per speculative step.")]
+SpecAcceptanceOpt = Annotated[float | None, typer.Option("--spec-acceptance",
                                                  help="Probability a drafted token is accepted (0-1).")]
-DraftModelOpt = Annotated[str, typer.Option("--draft-model", help="Draft model id for --spec draft.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same numbers).")]
+DraftModelOpt = Annotated[str | None, typer.Option("--draft-model", help="Draft model id for --spec draft.")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (same seed, same numbers).")]
 
 
 def simulate_cmd(

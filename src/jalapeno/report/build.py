@@ -150,10 +150,9 @@ def main_report(progress: Callable[[str], None] | None = None) -> Page:
     page = Page("jalapeno: real-time coding on a Jalapeño-class design, GPUs and TPUs")
     page.sections.append(compare_section(cmp, frontiers))
     ref = next((v for k, v in systems.items() if "jalapeno-ref" in k and v[1].prediction), None)
-    if ref:
+    if ref and ref[1].prediction:
         say("step breakdown")
-        sysspec, r = ref
-        p = r.prediction
+        sysspec, p = ref[0], ref[1].prediction
         b = data.step_breakdown(model, sysspec, p.layout, p.precision, wl, p.concurrency)
         page.sections.append(breakdown_section(b, f"One step of {model.id} on {p.chips} x {p.chip} at the chosen "
                                                   "point"))

@@ -116,9 +116,10 @@ def step_breakdown(model: ModelSpec, system: SystemSpec, layout: str, precision:
     # What the step adds beyond its operators: launches, host scheduling, per-layer sync.
     wall_s = step_time(chip, setup.stack, device_s, launches, stage_layers(model, plan),
                        float(prefill_share(batch)[0]))
-    rows = [{"op": k, **v, "intensity_flop_per_byte": v["flops"] / v["memory_bytes"] if v["memory_bytes"] else None,
-             "achieved_flops": v["flops"] / v["time_s"] if v["time_s"] else 0.0} for k, v in ops.items()]
-    rows.sort(key=lambda r: -r["time_s"])
+    order = sorted(ops, key=lambda k: -ops[k]["time_s"])
+    rows = [{"op": k, **ops[k], "achieved_flops": ops[k]["flops"] / ops[k]["time_s"] if ops[k]["time_s"] else 0.0,
+             "intensity_flop_per_byte": ops[k]["flops"] / ops[k]["memory_bytes"] if ops[k]["memory_bytes"] else None}
+            for k in order]
     return {"chip": chip.id, "layout": layout, "precision": prec.weights, "batch_per_replica": b,
             "peak_flops": float(chip.peak_flops(fmt)), "memory_bandwidth_bytes_per_s": chip.main_memory.bandwidth_gb_s
             * 1e9, "step_overhead_s": max(wall_s - device_s, 0.0), "ops": rows}

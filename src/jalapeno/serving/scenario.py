@@ -101,9 +101,11 @@ class WorkloadSpec(BaseModel):
 
         lengths = (dist(self.input_tokens, self.max_input_tokens, self.input_quantiles),
                    dist(self.output_tokens, self.max_output_tokens, self.output_quantiles))
+        rate = self.rate_per_s
+        assert rate is not None  # _one_source requires a rate for poisson and gamma
         if self.generator == "poisson":
-            return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, *lengths, seed=self.seed)
-        return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests, *lengths,
+            return generators.poisson(rate, self.duration_s, self.num_requests, *lengths, seed=self.seed)
+        return generators.gamma_bursty(rate, self.cv, self.duration_s, self.num_requests, *lengths,
                                        seed=self.seed)
 
 

@@ -26,7 +26,7 @@ from jalapeno.errors import DoesNotFitError
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.metrics import Metrics
-from jalapeno.serving.replica import Replica, Seq
+from jalapeno.serving.replica import Replica, Seq, StepPlan
 from jalapeno.serving.router import Router
 from jalapeno.serving.trend import second_half, slope
 from jalapeno.workloads.request import Request
@@ -153,7 +153,7 @@ class Simulator:
         self._kv_token_bytes = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, 1))
         self._events: list = []
         self._tie = itertools.count()
-        self._plans: dict[int, object] = {}
+        self._plans: dict[int, StepPlan] = {}
         self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
         self.backlog = 0
         self.last_arrival_s = 0.0

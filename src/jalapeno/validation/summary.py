@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class ValidationResult:
     inferencex: list[IxRow] = field(default_factory=list)
 
     def summary(self) -> dict:
-        out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
+        out: dict[str, Any] = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
         out["by_table"] = {t: error_summary([c.error_pct for c in self.cases if c.table == t])
                            for t in sorted({c.table for c in self.cases})}
         out["by_vendor"] = {v: error_summary([c.error_pct for c in self.cases if c.vendor == v])
@@ -99,7 +100,7 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
     kernels = kernel_rows(stacks.get("trtllm"))
     power, power_skipped = run_power_rows(stacks)
     skipped += power_skipped
-    server_cases = []
+    server_cases: list[Case] = []
     if server:
         from jalapeno.validation.server_rows import predict_servers
         from jalapeno.validation.server_rows import server_cases as load_server
