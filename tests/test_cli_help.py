@@ -71,6 +71,7 @@ def test_numbers_whole_in_a_narrow_terminal():
     buf = io.StringIO()
     narrow = Console(file=buf, width=60, force_terminal=True, color_system=None)
     old = output.console
+    output.set_format("table")
     output.console = narrow
     try:
         output.table("metrics", ["precision", "a rather long description", "tokens/s/chip", "TTFT s"],
@@ -108,3 +109,27 @@ def test_csv_flag_and_format_option():
     assert md.exit_code == 0 and md.stdout.count("| llama-3.1-8b |") == 1
     bad = run("--format", "xml", "models")
     assert bad.exit_code == 2 and "--format" in (bad.stderr if hasattr(bad, "stderr") else bad.output)
+
+
+@pytest.mark.parametrize("width", [80, 60, 40])
+def test_a_wide_table_never_crops_or_splits_a_number(width):
+    from rich.console import Console
+
+    from jalapeno.cli import output
+
+    rows = [[f"{n} x chip-number-{n}", "tp=1,pp=1,ep=16", "fp4", 14560.2 * n, 101.3, 0.00986, 17.95, 3244.0 * n]
+            for n in (1, 8, 16)]
+    cols = ["system", "layout", "format", "tok/s per chip", "tok/s per user", "TTFT s", "tok/J", "power W"]
+    buf = io.StringIO()
+    old = output.console
+    output.set_format("table")  # an earlier CLI run in this process may have left csv or markdown
+    output.console = Console(file=buf, width=width, force_terminal=True, color_system=None)
+    try:
+        output.table("compare", cols, rows)
+    finally:
+        output.console = old
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    for n in (1, 8, 16):
+        for value in (f"{14560.2 * n:,.0f}", f"{3244.0 * n:,.0f}", "0.00986", "17.95"):
+            assert any(value in line for line in lines), (width, value)

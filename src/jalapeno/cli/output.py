@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import sys
@@ -13,6 +14,7 @@ from functools import wraps
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -89,20 +91,65 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
         out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in cells]
         sys.stdout.write("\n".join(out) + "\n\n")
         return
-    t = Table(title=title, header_style="bold")
-    for i, c in enumerate(columns):
-        numeric = bool(rows) and all(_is_number(r[i]) or _is_empty(r[i]) for r in rows)
-        widest = max([len(x[i]) for x in cells] + [1])
-        # Numbers keep their full width; text may wrap (at word boundaries) only on a narrow terminal.
-        t.add_column(c, justify="right" if numeric else "left", no_wrap=numeric,
-                     min_width=widest if numeric else min(widest, 12), overflow="ellipsis" if numeric else "fold")
-    for r in cells:
-        t.add_row(*r)
+    numeric = [bool(rows) and all(_is_number(r[i]) or _is_empty(r[i]) for r in rows) for i in range(len(columns))]
     target = console
     if not console.is_terminal:
+        t = _rich_table(title, columns, cells, numeric, compact=False)
         width = Console(width=100_000).measure(t).maximum
         target = Console(width=max(width, len(title)), highlight=False)
+    else:
+        t = _rich_table(title, columns, cells, numeric, compact=False)
+        if not _fits(t, target.width):  # too wide for boxed columns: thinner separators
+            t = _rich_table(title, columns, cells, numeric, compact=True)
+            if not _fits(t, target.width):  # too wide even so: one block of "field value" per row
+                _print_records(title, columns, cells)
+                return
     target.print(t)
+
+
+def _fits(t: Table, width: int) -> bool:
+    """Whether the table renders within `width` columns with every number whole (rendered, not
+    estimated: rich would crop what overflows)."""
+    out = io.StringIO()
+    Console(width=100_000, file=out, color_system=None).print(t, width=width)
+    return max((len(line) for line in out.getvalue().splitlines()), default=0) <= width
+
+
+def _min_width(header: str, cells: list[str], numeric: bool) -> int:
+    """A column's narrowest width: every number whole (and the header's longest word); text may
+    fold down to its longest header word, but no narrower than 8 unless all of it is shorter."""
+    widest = max([len(x) for x in cells] + [1])
+    longest_word = max((len(w) for w in header.split()), default=1)
+    if numeric:
+        return max(widest, longest_word)
+    return min(widest, max(longest_word, 8))
+
+
+def _print_records(title: str, columns: Sequence[str], cells: list[list[str]]) -> None:
+    """Rows as blocks of aligned `field  value` lines: for terminals narrower than the table."""
+    console.print(f"[bold]{title}[/]", highlight=False)
+    pad = max(len(c) for c in columns)
+    for r in cells:
+        console.print("")
+        for c, v in zip(columns, r, strict=True):
+            console.print(f"  {c:<{pad}}  {v}", highlight=False, soft_wrap=True)
+
+
+def _rich_table(title: str, columns: Sequence[str], cells: list[list[str]], numeric: list[bool],
+                compact: bool) -> Table:
+    """Numbers never wrap or fold (their column is at least as wide as the widest value; only a
+    header may break, between words); text wraps at word boundaries, folding only long words."""
+    t = Table(title=title, header_style="bold", box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+              pad_edge=not compact, padding=(0, 1))
+    for i, c in enumerate(columns):
+        least = _min_width(c, [r[i] for r in cells], numeric[i])
+        if numeric[i]:
+            t.add_column(c, justify="right", min_width=least, overflow="ellipsis")
+        else:
+            t.add_column(c, min_width=least, overflow="fold")
+    for r in cells:
+        t.add_row(*r)
+    return t
 
 
 def _print_csv(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
