@@ -11,6 +11,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from jalapeno.report.page import fmt
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+           "#7f7f7f"]
+"""One colour per system, so a system's line and its chosen point match."""
+
 _LAYOUT = {"template": "plotly_white", "height": 430, "margin": {"l": 70, "r": 30, "t": 60, "b": 60},
            "legend": {"orientation": "h", "y": -0.2}}
 
@@ -30,13 +36,14 @@ def frontier(systems: list[dict[str, Any]], title: str) -> go.Figure | None:
     `systems`: [{"system": label, "frontier": [PlanPoint dicts], "best": prediction dict or None}]."""
     f = _fig(title, "output tokens/s per user", "output tokens/s per chip", logx=True, logy=True)
     drawn = False
-    for s in systems:
+    for i, s in enumerate(systems):
+        colour = PALETTE[i % len(PALETTE)]
         pts = sorted(s["frontier"], key=lambda p: p["output_tokens_per_s_per_user"])
         if pts:
             drawn = True
             f.add_trace(go.Scatter(
                 x=[p["output_tokens_per_s_per_user"] for p in pts], y=[p["output_tokens_per_s_per_chip"] for p in pts],
-                mode="lines+markers", name=s["system"], marker={"size": 5},
+                mode="lines+markers", name=s["system"], marker={"size": 5, "color": colour}, line={"color": colour},
                 text=[f"{p['layout']}, concurrency {p['concurrency']}" for p in pts],
                 hovertemplate="%{text}<br>%{x:.1f} tok/s/user, %{y:,.0f} tok/s/chip<extra>" + s["system"] + "</extra>"))
         b = s.get("best")
@@ -44,7 +51,8 @@ def frontier(systems: list[dict[str, Any]], title: str) -> go.Figure | None:
             drawn = True
             f.add_trace(go.Scatter(x=[b["output_tokens_per_s_per_user"]], y=[b["output_tokens_per_s_per_chip"]],
                                    mode="markers", name=f"{s['system']} (chosen)", showlegend=False,
-                                   marker={"symbol": "star", "size": 14, "line": {"width": 1, "color": "black"}}))
+                                   marker={"symbol": "star", "size": 14, "color": colour,
+                                           "line": {"width": 1, "color": "black"}}))
     return f if drawn else None
 
 
@@ -53,8 +61,8 @@ def bars(labels: list[str], values: list[float | None], title: str, y: str, x: s
     if not pairs:
         return None
     f = _fig(title, x, y)
-    f.add_trace(go.Bar(x=[p[0] for p in pairs], y=[p[1] for p in pairs], text=[f"{p[1]:.3g}" for p in pairs],
-                       textposition="outside"))
+    f.add_trace(go.Bar(x=[p[0] for p in pairs], y=[p[1] for p in pairs], text=[fmt(p[1]) for p in pairs],
+                       textposition="outside", marker={"color": PALETTE[: len(pairs)]}))
     return f
 
 

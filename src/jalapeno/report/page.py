@@ -48,7 +48,9 @@ class Section:
     figures: list[Any] = field(default_factory=list)  # plotly Figures (None entries are dropped)
 
     def table(self, columns: list[str], rows: list[list[Any]]) -> Section:
-        self.tables.append((columns, rows))
+        """Add a table; columns empty in every row are left out."""
+        keep = [i for i in range(len(columns)) if not rows or any(r[i] not in (None, "", "-") for r in rows)]
+        self.tables.append(([columns[i] for i in keep], [[r[i] for i in keep] for r in rows]))
         return self
 
     def add(self, *figs: Any) -> Section:
