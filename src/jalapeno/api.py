@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jalapeno import API  # the one list of public names (add `cost` / `explore` there)
+from jalapeno.economics.money import money_fields, parse_cost_basis
 from jalapeno.engine.compare import CompareRow, best_on_system
 from jalapeno.engine.planner import OBJECTIVES, PlanPoint, plan_deployment
 from jalapeno.engine.planner import PlanResult as _PlannerResult
@@ -109,9 +110,11 @@ class Result:
 @dataclass(frozen=True)
 class PredictResult(Result):
     """One steady-state operating point; its fields (output_tokens_per_s, ttft_s, tpot_s, power_w,
-    output_tokens_per_joule, ...) are readable as attributes."""
+    output_tokens_per_joule, ...) are readable as attributes, and `money` holds $/Mtoken and
+    tokens/s per MW on the chosen cost basis."""
 
     prediction: Prediction
+    money: dict[str, Any] = field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -119,7 +122,7 @@ class PredictResult(Result):
         return getattr(self.prediction, name)
 
     def to_dict(self) -> dict[str, Any]:
-        return self.prediction.to_dict()
+        return {**self.prediction.to_dict(), **self.money}
 
 
 @dataclass(frozen=True)
@@ -226,12 +229,12 @@ class ValidateResult(Result):
 
 def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | None = None, chips: int | None = None,
             layout: str | ParallelPlan | None = None, precision: str | None = None, input_tokens: int = 2048,
-            output_tokens: int = 256, concurrency: int | None = None) -> PredictResult:
+            output_tokens: int = 256, concurrency: int | None = None, cost_basis: str = "auto") -> PredictResult:
     """Throughput (tokens/s), latency (s), power (W) and energy of one model on one system.
 
     `layout` is "tp=8,pp=2,ep=16,dp=4" or a ParallelPlan (default: tensor parallel over all chips
     within the scale-up domain). Without `concurrency`, all requests are queued: the largest batch
-    that fits.
+    that fits. `cost_basis` prices the chips for the money fields (as the CLI's --cost-basis).
     """
     m = load_model(model)
     plan, dp = (ParallelPlan.parse(layout) if isinstance(layout, str) else (layout, None))
@@ -248,7 +251,11 @@ def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | No
                             f"{dp * plan.chips_per_replica} chips, but the system has {sysspec.num_chips}")
     if plan is None:
         plan = ParallelPlan(tp=min(sysspec.num_chips, sysspec.scale_up_chips))
-    return PredictResult(_predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency))
+    p = _predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
+    money = money_fields(sysspec.chip, sysspec.num_chips, p.output_tokens_per_s,
+                         p.output_tokens_per_s * input_tokens / output_tokens, p.power_w,
+                         parse_cost_basis(cost_basis), hosts=sysspec.hosts).to_dict()
+    return PredictResult(p, money)
 
 
 DEFAULT_COMPARE = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e", "trainium2"]

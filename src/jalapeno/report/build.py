@@ -24,10 +24,12 @@ def compare_section(d: dict[str, Any], frontiers: dict[str, list[dict[str, Any]]
                 f">= {d['min_tokens_per_s_per_user']:g} tokens/s per user",
                 "Each system at its best layout and batch for the per-user bound; the frontier is every "
                 "layout and batch size the planner finds, the star the chosen point.")
-    s.table(["system", "layout", "precision", "tok/s/chip", "tok/s/user", "TTFT s", "tok/J", "power W", "note"],
+    s.table(["system", "layout", "precision", "tok/s/chip", "tok/s/user", "TTFT s", "tok/J", "power W", "$/Mtok out",
+             "tok/s/MW", "note"],
             [[lbl, r.get("layout"), r.get("precision"), r.get("output_tokens_per_s_per_chip"),
               r.get("output_tokens_per_s_per_user"), r.get("ttft_s"), r.get("output_tokens_per_joule"),
-              r.get("power_w"), r.get("note", "")] for lbl, r in zip(label, rows, strict=True)])
+              r.get("power_w"), r.get("usd_per_million_output_tokens"), r.get("output_tokens_per_s_per_mw"),
+              r.get("note", "")] for lbl, r in zip(label, rows, strict=True)])
     if frontiers:
         s.add(figures.frontier([{"system": lbl, "frontier": frontiers.get(lbl, []),
                                  "best": r if r.get("layout") else None} for lbl, r in zip(label, rows, strict=True)],
@@ -36,8 +38,9 @@ def compare_section(d: dict[str, Any], frontiers: dict[str, list[dict[str, Any]]
                        "output tokens per joule"),
           figures.bars(label, [r.get("output_tokens_per_s_per_chip") for r in rows], "Throughput at the chosen point",
                        "output tokens/s per chip"))
-    if any(r.get("usd_per_million_tokens") for r in rows):
-        s.add(figures.bars(label, [r.get("usd_per_million_tokens") for r in rows], "Cost", "$ per million tokens"))
+    if any(r.get("usd_per_million_output_tokens") for r in rows):
+        s.add(figures.bars(label, [r.get("usd_per_million_output_tokens") for r in rows],
+                           "Cost per million output tokens", "$ per million output tokens"))
     return s
 
 
@@ -121,6 +124,7 @@ def breakdown_section(b: dict[str, Any], title: str) -> Section:
 
 def main_report(progress: Callable[[str], None] | None = None) -> Page:
     """The main job's report on built-in defaults."""
+    from jalapeno.economics.money import common_basis, money_fields, parse_cost_basis
     from jalapeno.engine.compare import best_on_system
     from jalapeno.engine.predict import Workload
     from jalapeno.hardware.catalog import load_chip, make_system
@@ -135,6 +139,7 @@ def main_report(progress: Callable[[str], None] | None = None) -> Page:
     wl = Workload(2048, 256)
     chips = ["jalapeno-ref", "h100-sxm", "b200", "mi300x", "tpu-v6e", "trainium2"]
     rows, frontiers, systems = [], {}, {}
+    cost_basis = common_basis(parse_cost_basis("auto"), chips)  # one basis for the whole comparison
     for cid in chips:
         say(f"compare: {cid}")
         c = load_chip(cid)
@@ -142,8 +147,12 @@ def main_report(progress: Callable[[str], None] | None = None) -> Page:
         r = best_on_system(model, sysspec, wl, None, 100.0)
         label = f"{r.chips} x {r.chip}"
         systems[label] = (sysspec, r)
-        rows.append({"chip": r.chip, "chips": r.chips, "note": r.note,
-                     **(r.prediction.to_dict() if r.prediction else {})})
+        row = {"chip": r.chip, "chips": r.chips, "note": r.note, **(r.prediction.to_dict() if r.prediction else {})}
+        if r.prediction:
+            p = r.prediction
+            row.update(money_fields(c, p.chips, p.output_tokens_per_s, p.output_tokens_per_s * wl.input_tokens
+                                    / wl.output_tokens, p.power_w, cost_basis, hosts=sysspec.hosts).to_dict())
+        rows.append(row)
         frontiers[label] = data.frontier(model, sysspec, wl, None)
     cmp = {"model": model.id, "input_tokens": 2048, "output_tokens": 256, "min_tokens_per_s_per_user": 100.0,
            "systems": rows}
