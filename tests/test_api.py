@@ -135,3 +135,19 @@ def test_to_frame_without_pandas_says_so(monkeypatch):
     r = jalapeno.predict(model="llama-3.1-8b", chip="h100-sxm")
     with pytest.raises(JalapenoError, match="pip install pandas"):
         r.to_frame()
+
+
+def test_cost_matches_the_cli_json():
+    import json
+
+    from jalapeno.cli.output import _clean
+
+    r = jalapeno.cost(chip="h100-sxm")
+    cli = ok_json("cost", "--chip", "h100-sxm", "--json")
+    as_json = json.loads(json.dumps(_clean(r.to_dict())))  # tuples become lists, NaN null, as the CLI prints
+    for key in ("area", "unit_cost", "chip_hour_build", "chip_hour_asp", "cloud_prices"):
+        assert as_json[key] == cli[key], key
+    assert r.usd_per_chip_hour == cli["chip_hour_build"]["usd_per_chip_hour"] > 0
+    assert jalapeno.cost(chip=jalapeno.load_chip("h100-sxm")).usd_per_chip_hour == r.usd_per_chip_hour
+    with pytest.raises(JalapenoError, match="chip= or system="):
+        jalapeno.cost()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-API = ("load_chip", "load_model", "load_system", "predict", "compare", "plan", "simulate", "capacity", "validate")
+API = ("load_chip", "load_model", "load_system", "predict", "compare", "plan", "simulate", "capacity", "validate",
+       "cost")
 """The public functions: `__all__`, `jalapeno.api.API` and the README's Python section use this list."""
 
 __all__ = [*API, "__version__"]
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from jalapeno.api import (  # noqa: F401
         capacity,
         compare,
+        cost,
         load_chip,
         load_model,
         load_system,

@@ -39,7 +39,7 @@ from jalapeno.serving.simulator import SimulationResult
 from jalapeno.validation.summary import ValidationResult, run_validation
 
 __all__ = [*API, "Result", "PredictResult", "CompareResult", "PlanResult", "SimulateResult", "CapacityResult",
-           "ValidateResult"]
+           "ValidateResult", "CostResult"]
 
 ModelRef = str | os.PathLike | ModelSpec
 ChipRef = str | os.PathLike | ChipSpec
@@ -225,6 +225,26 @@ class ValidateResult(Result):
         return self.result.to_dict()
 
 
+@dataclass(frozen=True)
+class CostResult(Result):
+    """Die area by block (mm^2), unit build cost (USD) and cost per chip-hour (USD/h) of one chip,
+    with its public cloud prices: the `jalapeno cost --json` keys."""
+
+    data: dict[str, Any]
+
+    @property
+    def usd_per_chip_hour(self) -> float:
+        return float(self.data["chip_hour_build"]["usd_per_chip_hour"])
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"chip": self.data["chip"], "unit_usd": self.data["unit_cost"]["unit_usd"],
+                 "usd_per_chip_hour_build": self.usd_per_chip_hour,
+                 "usd_per_chip_hour_asp": (self.data["chip_hour_asp"] or {}).get("usd_per_chip_hour")}]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
 # --- operations ----------------------------------------------------------------------------------
 
 def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | None = None, chips: int | None = None,
@@ -324,6 +344,38 @@ def capacity(scenario: str | os.PathLike | Scenario | dict | None = None, durati
     # The search sets rate and duration per probe; these placeholders only let the scenario parse.
     sc = _scenario(scenario, overrides, {"workload": {"duration_s": duration_s, "rate_per_s": 1.0}})
     return CapacityResult(sc, find_capacity(sc, duration_s=duration_s, progress=progress))
+
+
+def cost(chip: ChipRef | None = None, system: str | None = None, yield_model: str | None = None,
+         life_years: float | None = None, cost_of_capital: float | None = None, pue: float | None = None,
+         usd_per_kwh: float | None = None) -> CostResult:
+    """Die area, dies per wafer, yield, unit cost and total cost of ownership per chip-hour (USD)
+    of a chip (id, path or ChipSpec), or of a catalog system's chip with its hosts and wiring."""
+    from jalapeno.economics.chip_area import chip_area
+    from jalapeno.economics.cloud import cloud_prices
+    from jalapeno.economics.tco import chip_hour_cost, tco_inputs
+    from jalapeno.economics.unit_cost import unit_cost
+
+    if chip is None and system is None:
+        raise JalapenoError("cost needs chip= or system=")
+    topo = systems.load_system(system) if system else None
+    if topo is not None:
+        c = topo.chip
+    else:
+        assert chip is not None
+        c = load_chip(chip)
+    inputs = tco_inputs(life_years=life_years, cost_of_capital=cost_of_capital, pue=pue,
+                        electricity_usd_per_kwh=usd_per_kwh)
+    area = chip_area(c)
+    unit = unit_cost(c, area, yield_model)
+    hosts = topo.system_spec().hosts if topo else None
+    switched = topo.topology.levels[0].kind == "switch" if topo else None
+    build = chip_hour_cost(c, "build", None, inputs, unit, switched, hosts)
+    asp = chip_hour_cost(c, "asp", None, inputs, unit, switched, hosts) if unit.public_price_usd else None
+    return CostResult({"chip": c.id, "system": topo.id if topo else None, "area": area.to_dict(),
+                       "unit_cost": unit.to_dict(), "chip_hour_build": build.to_dict(),
+                       "chip_hour_asp": asp.to_dict() if asp else None,
+                       "cloud_prices": [p.to_dict() for p in cloud_prices(c.id)]})
 
 
 def validate(server: bool = False) -> ValidateResult:
