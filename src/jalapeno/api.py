@@ -19,7 +19,7 @@ from typing import Any
 
 from jalapeno import API  # the one list of public names (add `cost` / `explore` there)
 from jalapeno.economics.money import money_fields, parse_cost_basis
-from jalapeno.engine.compare import CompareRow, best_on_system
+from jalapeno.engine.compare import SystemBest, best_on_system
 from jalapeno.engine.planner import OBJECTIVES, PlanPoint, plan_deployment
 from jalapeno.engine.planner import PlanResult as _PlannerResult
 from jalapeno.engine.predict import Prediction, Workload
@@ -131,7 +131,7 @@ class CompareResult(Result):
     input_tokens: int
     output_tokens: int
     min_tokens_per_s_per_user: float
-    systems: list[CompareRow]
+    systems: list[SystemBest]
 
     def rows(self) -> list[dict[str, Any]]:
         return [{"chip": r.chip, "chips": r.chips, "note": r.note, **(r.prediction.to_dict() if r.prediction else {})}

@@ -98,7 +98,7 @@ def predict_cmd(
         from jalapeno.report.build import breakdown_section
         from jalapeno.report.page import Page, Section
 
-        b = data.step_breakdown(m, sysspec, p.layout, p.precision, wl, p.concurrency)
+        b = data.step_breakdown(m, sysspec, p.layout, precision, wl, p.concurrency)
         head = Section(f"{m.id} on {n} x {c.id}").table(["metric", "value"], [[k, v] for k, v in d.items()])
         return Page(f"jalapeno predict: {m.id} on {n} x {c.id}", [head, breakdown_section(b, "One step by operator")])
 

@@ -162,7 +162,7 @@ def main_report(progress: Callable[[str], None] | None = None) -> Page:
     if ref and ref[1].prediction:
         say("step breakdown")
         sysspec, p = ref[0], ref[1].prediction
-        b = data.step_breakdown(model, sysspec, p.layout, p.precision, wl, p.concurrency)
+        b = data.step_breakdown(model, sysspec, p.layout, None, wl, p.concurrency)
         page.sections.append(breakdown_section(b, f"One step of {model.id} on {p.chips} x {p.chip} at the chosen "
                                                   "point"))
     say("simulate: llama-3.1-8b on h100-sxm, azure-code profile")

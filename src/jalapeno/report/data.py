@@ -84,9 +84,12 @@ def _first(x) -> float:
 
 def step_breakdown(model: ModelSpec, system: SystemSpec, layout: str, precision: str | None,
                    wl: Workload, concurrency: int) -> dict[str, Any]:
-    """Time (s) and energy (J) by operator of one steady-state step at a prediction's operating
-    point (the same mixed batch as engine/predict.evaluate), plus a roofline point per operator:
-    arithmetic intensity (FLOP per main-memory byte) and achieved FLOP/s, with the chip's roofs."""
+    """Time (s) and energy (J) by operator of a representative steady-state step at a
+    prediction's operating point: B decodes at the mean context plus the B/OSL prompts that arrive
+    per step (the mean of the step shapes engine/predict averages over), costed by the engine's own
+    lowering and per-operator costs, so the bars add up to `engine.step.step_cost` of that batch.
+    Also a roofline point per operator: arithmetic intensity (FLOP per main-memory byte) and
+    achieved FLOP/s, with the chip's roofs."""
     plan, _ = ParallelPlan.parse(layout)
     setup = make_setup(model, system, plan, precision)
     chip, prec = system.chip, setup.prec
