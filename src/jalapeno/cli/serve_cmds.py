@@ -39,12 +39,12 @@ def _check_flags(flags: dict) -> None:
                           ("--max-batched-tokens", "max_batched_tokens", MAX_BATCHED_TOKENS),
                           ("--max-new-tokens", "max_new_tokens", MAX_TOKENS), ("--spec-tokens", "spec_tokens", 16)):
         count(flag, flags.get(key), hi=hi)
-    for flag, key, hi, unit in (("--rate", "rate", 1e6, "requests/s"), ("--duration", "duration", MAX_DURATION_S, "s"),
+    for flag, key, top, unit in (("--rate", "rate", 1e6, "requests/s"), ("--duration", "duration", MAX_DURATION_S, "s"),
                                 ("--input-tokens", "input_tokens", MAX_TOKENS, ""),
                                 ("--output-tokens", "output_tokens", MAX_TOKENS, ""),
                                 ("--slo-ttft-ms", "slo_ttft_ms", 8.64e7, "ms"),
                                 ("--slo-tpot-ms", "slo_tpot_ms", 3.6e6, "ms")):
-        figure(flag, flags.get(key), hi=hi, unit=unit)
+        figure(flag, flags.get(key), hi=float(top), unit=unit)
     figure("--spec-acceptance", flags.get("spec_acceptance"), lo=0.0, hi=1.0, lo_inclusive=True)
     if flags.get("input_tokens") is not None and flags["input_tokens"] < 1:
         raise JalapenoError(f"--input-tokens must be at least 1, got {flags['input_tokens']:g}")

@@ -64,7 +64,7 @@ class WorkloadSpec(BaseModel):
             raise ValueError(f"generator '{self.generator}' needs rate_per_s")
         if (self.generator or not self.trace) and not (self.duration_s or self.num_requests):
             raise ValueError("a generator needs duration_s or num_requests")
-        if self.generator in ("poisson", "gamma") and self.duration_s and not self.num_requests \
+        if self.generator in ("poisson", "gamma") and self.duration_s and self.rate_per_s and not self.num_requests \
                 and self.rate_per_s * self.duration_s > MAX_REQUESTS:
             raise ValueError(f"rate_per_s x duration_s is {self.rate_per_s * self.duration_s:,.0f} requests, above "
                              f"the limit of {MAX_REQUESTS:,}; give fewer seconds or a lower rate")
