@@ -85,8 +85,7 @@ def test_front_is_non_dominated_and_export_runs_in_compare(tmp_path):
     assert exported.exit_code == 0, exported.output
     chip = tmp_path / "design.yaml"
     chip.write_text(exported.stdout)
-    rate_flag = next(f for f in ("--min-tokens-per-s-per-user", "--tokens-per-s-per-user")
-                     if f in run("compare", "--help").output)
+    rate_flag = "--tokens-per-s-per-user"
     cmp = ok_json("compare", "--model", "llama-3.1-8b", "--precision", "fp8", "--input-tokens", 256,
                   "--output-tokens", 2048, rate_flag, 300, "--chips", 1,
                   "--chip", chip, "--chip", "b200", "--json")

@@ -24,7 +24,8 @@ RANK = {
     "validation": 7, "fleet": 7,
     "explore": 8,
     "report": 9,
-    "cli": 10, "__init__": 10, "__main__": 10, "api": 10,
+    "api": 9.5,  # the Python API: __init__ re-exports it, so it sits just below
+    "cli": 10, "__init__": 10, "__main__": 10,
 }
 
 ROOT = Path(jalapeno.__file__).parent

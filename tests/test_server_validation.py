@@ -150,6 +150,7 @@ def test_h100_llama_server_stays_below_offline():
 
 # --- the whole table (about 30 s on two cores) ----------------------------------------------------
 
+@pytest.mark.slow
 def test_server_validation_bounds():
     cases, _ = server_cases()
     predict_servers(cases)

@@ -46,7 +46,7 @@ def accounted(d: dict) -> None:
 # --- simulate: JSON ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def azure_code_300() -> dict:
+def azure_code_300(traces_dir) -> dict:
     return simulate_json("--trace", "azure-code", "--num-requests", "300")
 
 
@@ -67,6 +67,7 @@ def test_simulate_trace_json_has_stable_keys(azure_code_300):
     assert sc["workload"]["trace"] == "azure-code" and sc["workload"]["num_requests"] == 300
 
 
+@pytest.mark.traces
 def test_simulate_table_output():
     r = run("simulate", "--trace", "azure-code", "--num-requests", "20")
     assert r.exit_code == 0, r.output
@@ -76,19 +77,20 @@ def test_simulate_table_output():
 
 def test_trace_out_writes_chrome_trace(tmp_path):
     out = tmp_path / "timeline.json"
-    d = simulate_json("--trace", "azure-code", "--num-requests", "30", "--replicas", "2", "--trace-out", out)
+    d = simulate_json("--generator", "poisson", "--rate", "20", "--num-requests", "30", "--replicas", "2",
+                      "--input-tokens", "500", "--output-tokens", "20", "--trace-out", out)
     trace = json.loads(out.read_text())
     events = trace["traceEvents"]
-    assert isinstance(events, list) and events
-    assert all(e["ph"] == "X" for e in events)
-    assert len(events) == d["steps"]
-    for e in events:
-        assert e["dur"] > 0 and e["ts"] >= 0 and e["tid"] in (0, 1)
-        assert set(e["args"]) == {"decodes", "prefill_tokens"}
-    assert {e["tid"] for e in events} == {0, 1}  # both replicas worked
+    steps = [e for e in events if e["ph"] == "X"]
+    assert len(steps) == d["steps"]
+    for e in steps:
+        assert e["dur"] > 0 and e["ts"] >= 0 and e["pid"] in (0, 1) and e["tid"] == 0
+        assert e["name"] in ("prefill", "decode", "mixed")
+        assert {"decodes", "prefill_tokens", "energy_j"} <= set(e["args"])
+    assert {e["pid"] for e in steps} == {0, 1}  # both replicas worked
     # Steps on one replica do not overlap.
-    for tid in (0, 1):
-        spans = sorted((e["ts"], e["dur"]) for e in events if e["tid"] == tid)
+    for pid in (0, 1):
+        spans = sorted((e["ts"], e["dur"]) for e in steps if e["pid"] == pid)
         for (t0, d0), (t1, _) in zip(spans, spans[1:], strict=False):
             assert t0 + d0 <= t1 + 1e-6
 
@@ -105,6 +107,7 @@ def test_scenario_file_with_flag_overrides():
     accounted(d)
 
 
+@pytest.mark.traces
 def test_scenario_file_trace_flag_replaces_its_generator():
     d = simulate_json(EXAMPLES / "disaggregated.yaml", "--trace", "azure-code", "--num-requests", "40")
     w = d["scenario"]["workload"]

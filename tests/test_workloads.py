@@ -25,7 +25,6 @@ from jalapeno.workloads import (
     Request,
     agent_session_plans,
     agent_sessions,
-    find_traces_dir,
     from_profile,
     gamma_bursty,
     get_profile,
@@ -48,14 +47,6 @@ EXPECTED_COUNTS = {
     "mooncake-conversation": 12_031,
     "mooncake-synthetic": 3_993,
 }
-
-
-@pytest.fixture(scope="module")
-def traces_dir() -> Path:
-    found = find_traces_dir()
-    if found is None:
-        pytest.fail("shared/data/traces not found; looked in: " + ", ".join(map(str, candidate_dirs())))
-    return found
 
 
 @pytest.fixture(scope="module")

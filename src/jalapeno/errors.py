@@ -16,6 +16,11 @@ class JalapenoError(Exception):
     exit_code = 2
 
 
+class JalapenoWarning(UserWarning):
+    """Something the user should know about a result that still ran (e.g. a missing trace replaced
+    by its fitted profile). The CLI prints each as one `warning:` line on stderr."""
+
+
 class UnknownIdError(JalapenoError):
     def __init__(self, kind: str, wanted: str, known: list[str]):
         close = difflib.get_close_matches(wanted, known, n=4, cutoff=0.4)

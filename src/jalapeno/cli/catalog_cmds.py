@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jalapeno.cli.output import emit_json, table, user_errors
+from jalapeno.cli.output import CsvOpt, JsonOpt, emit_json, table, use_csv, user_errors
 from jalapeno.hardware.catalog import chip_ids, chip_yaml_text, load_chip
 from jalapeno.models.config import load_model, model_ids
 
@@ -25,8 +25,9 @@ def _chip_row(c) -> dict:
 
 @chips_app.callback()
 @user_errors
-def chips(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+def chips(ctx: typer.Context, json_out: JsonOpt = False, csv_out: CsvOpt = False):
     """List the chip catalog."""
+    use_csv(csv_out)
     if ctx.invoked_subcommand:
         return
     rows = [_chip_row(load_chip(i)) for i in chip_ids()]
@@ -43,8 +44,9 @@ def chips(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", hel
 @user_errors
 def chips_show(chip: str = typer.Argument(..., help="Catalog id or path to a chip YAML."),
                as_yaml: bool = typer.Option(False, "--yaml", help="Print the YAML file (a start for your own)."),
-               json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+               json_out: JsonOpt = False, csv_out: CsvOpt = False):
     """Show one chip, with the source of every figure."""
+    use_csv(csv_out)
     c = load_chip(chip)
     if as_yaml:
         typer.echo(chip_yaml_text(chip), nl=False)
@@ -73,8 +75,9 @@ def _lookup(tree, path: str):
 
 @models_app.callback()
 @user_errors
-def models(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+def models(ctx: typer.Context, json_out: JsonOpt = False, csv_out: CsvOpt = False):
     """List the model catalog."""
+    use_csv(csv_out)
     if ctx.invoked_subcommand:
         return
     rows = [load_model(i).describe() for i in model_ids()]
@@ -89,8 +92,9 @@ def models(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", he
 @models_app.command("show")
 @user_errors
 def models_show(model: str = typer.Argument(..., help="Catalog id or path to a config.json."),
-                json_out: bool = typer.Option(False, "--json", help="Print JSON.")):
+                json_out: JsonOpt = False, csv_out: CsvOpt = False):
     """Show one model's architecture and parameter counts."""
+    use_csv(csv_out)
     d = load_model(model).describe()
     if json_out:
         emit_json(d)

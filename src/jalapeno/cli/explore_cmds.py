@@ -39,7 +39,7 @@ def run_cmd(
     trials: int = typer.Option(100, "--trials", help="Finished trials the study should hold (with --resume: "
                                                       "in total, counting those already done)."),
     sampler: str = typer.Option("nsga2", "--sampler", help="nsga2, tpe or random."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the sampler (the same seed gives the same study)."),
     storage: str = typer.Option(DEFAULT_STORAGE, "--storage", help="Any SQLAlchemy URL (default: study.db here)."),
     study_name: str = typer.Option(None, "--study-name", help="Default: the space's name."),
     resume: bool = typer.Option(False, "--resume", help="Continue a study (e.g. one killed mid-run)."),
@@ -47,7 +47,7 @@ def run_cmd(
     ray_address: str = typer.Option(None, "--ray-address", help="Spread trials over Ray: ADDR, auto, or local."),
     batch: int = typer.Option(8, "--batch", help="Trials asked per round (the result depends on it, "
                                                   "not on --workers)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Search a design space with optuna; every finished trial is committed to --storage."""
     from jalapeno.explore import load_space
@@ -220,7 +220,7 @@ def show_cmd(
     storage: str = typer.Option(None, "--storage", help=f"SQLAlchemy URL (default {DEFAULT_STORAGE})."),
     robust: bool = typer.Option(False, "--robust", help="Re-rank the front across the space's assumption ranges."),
     rank_by: str = typer.Option(None, "--rank-by", help="Objective for --robust (default: the first)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ):
     """Print the Pareto front of a study and which parameters matter most."""
     from jalapeno.explore.results import feasible_trials, importances, pareto_front
@@ -266,7 +266,7 @@ def show_cmd(
 def export_cmd(
     study_ref: str = typer.Argument(..., metavar="STUDY", help="Study name (in --storage) or a .db file."),
     trial: int = typer.Option(..., "--trial", help="Trial number (explore show lists them)."),
-    storage: str = typer.Option(None, "--storage"),
+    storage: str = typer.Option(None, "--storage", help=f"SQLAlchemy URL (default {DEFAULT_STORAGE})."),
     chip_id: str = typer.Option(None, "--id", help="Chip id in the file (default STUDY-tN)."),
 ):
     """Write one design as a chip YAML (stdout) that predict, compare and plan take with --chip."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from jalapeno.cli.money_opts import CostBasisOpt, basis
-from jalapeno.cli.output import console, emit_json, table
+from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_bar, table, use_csv
 from jalapeno.fleet.plan import FleetPlan, Slo, plan_fleet
 from jalapeno.fleet.traffic import make_traffic, parse_sites
 from jalapeno.models.config import load_model
@@ -28,17 +28,20 @@ def fleet_cmd(
                                                       "site (comma-separated). Default by site kind."),
     site_shares: str = typer.Option(None, "--site-shares", help="Each site's share of the traffic, comma-separated "
                                                                 "(default equal)."),
-    precision: str = typer.Option(None, "--precision"),
+    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
+                                                            "native format)."),
     cost_basis: CostBasisOpt = "auto",
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: JsonOpt = False, csv_out: CsvOpt = False,
 ):
     """Plan a fleet: replicas, chips, racks, MW, capex, $/year and $/Mtoken per candidate system."""
+    use_csv(csv_out)
     cb = basis(cost_basis)
     slo = Slo(slo_ttft_ms / 1e3, slo_tpot_ms / 1e3, min_user_rate)
     site = parse_sites(sites, rtt_ms, site_shares)
     traffic = make_traffic(profile, daily_requests if daily_requests or peak_rate else 50e6, peak_rate)
     m = load_model(model)
-    plans = plan_fleet(candidate or DEFAULT_FLEET, m, traffic, slo, site, cb, precision)
+    with progress_bar("planning the fleet") as _:
+        plans = plan_fleet(candidate or DEFAULT_FLEET, m, traffic, slo, site, cb, precision)
     if json_out:
         emit_json({"model": m.id, "traffic": traffic.to_dict(), "slo": slo.__dict__, "sites": site.label,
                    "site_shares_and_rtt_ms": [[sh, r * 1e3] for sh, r in site.sites],

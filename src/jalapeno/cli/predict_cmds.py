@@ -8,8 +8,9 @@ import typer
 
 from jalapeno.cli.checks import MAX_CHIPS, MAX_TOKENS, check_context, count, exclusive
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
-from jalapeno.cli.output import console, emit_json, table
+from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_bar, table, use_csv
 from jalapeno.cli.plan_cmd import resolve_system
+from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
 from jalapeno.economics.money import common_basis
 from jalapeno.engine.compare import DEFAULT_USER_RATES, compare_system
@@ -40,7 +41,8 @@ def predict_cmd(
     tp: int = typer.Option(None, "--tp", help="Tensor-parallel degree (default: all chips, within the domain)."),
     pp: int = typer.Option(None, "--pp", help="Pipeline-parallel degree (default 1)."),
     ep: int = typer.Option(None, "--ep", help="Expert-parallel degree (divides tp; default 1)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
+    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
+                                                            "native format)."),
     input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
     output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
     concurrency: int = typer.Option(None, "--concurrency",
@@ -49,7 +51,7 @@ def predict_cmd(
     draft_model: DraftModelOpt = None, cost_basis: CostBasisOpt = "auto",
     power_limit_w: float = typer.Option(None, "--power-limit-w", help="Hold every chip at this power limit "
                                         "in W (MLPerf MaxQ runs); a step that would draw more runs slower."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOpt = False, csv_out: CsvOpt = False, report: ReportOpt = None, plot: PlotOpt = None,
 ):
     """Predict throughput, latency (TTFT, TPOT p50/p99), power and energy of one model on one system."""
     exclusive(("--chip", chip), ("--system", system))
@@ -62,6 +64,8 @@ def predict_cmd(
     count("--concurrency", concurrency, hi=10**7)
     pp = pp or 1
     ep = ep or 1
+    use_csv(csv_out)
+    check_plot_extra(report, plot)
     m = load_model(model)
     check_context(m, input_tokens, output_tokens)
     dp = None
@@ -89,8 +93,20 @@ def predict_cmd(
                       tuple(stack.capabilities.spec_methods), stack.id)
     p = predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency, spec=sp)
     cb = basis(cost_basis)
+    wl = Workload(input_tokens, output_tokens)
     d = add_money(p.to_dict(), c, n, cb, p.output_tokens_per_s,
                   p.output_tokens_per_s * input_tokens / output_tokens, p.power_w, sysspec.hosts)
+
+    def page():
+        from jalapeno.report import data
+        from jalapeno.report.build import breakdown_section
+        from jalapeno.report.page import Page, Section
+
+        b = data.step_breakdown(m, sysspec, p.layout, precision, wl, p.concurrency)
+        head = Section(f"{m.id} on {n} x {c.id}").table(["metric", "value"], [[k, v] for k, v in d.items()])
+        return Page(f"jalapeno predict: {m.id} on {n} x {c.id}", [head, breakdown_section(b, "One step by operator")])
+
+    write_outputs(page, report, plot)
     if json_out:
         emit_json(d)
         return
@@ -105,9 +121,10 @@ def compare_cmd(
     chip: list[str] = typer.Option(None, "--chip", help="Chip id or YAML path; repeat for each system."),
     system: list[str] = typer.Option(None, "--system", help="System id; repeat (in addition to --chip)."),
     chips: int = typer.Option(None, "--chips", help="Chips per system (default: one node of each)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8 or fp4 (default: the model's native format)."),
-    input_tokens: int = typer.Option(2048, "--input-tokens"),
-    output_tokens: int = typer.Option(256, "--output-tokens"),
+    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
+                                                            "native format)."),
+    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
+    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
     rates: str = typer.Option(_DEFAULT_RATES, "--tokens-per-s-per-user",
                               help="Per-user speeds to read each system's frontier at (comma-separated)."),
     spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
@@ -121,13 +138,15 @@ def compare_cmd(
                                help="Show each system's tokens/J band over its stated assumption ranges."),
     power_limit_w: float = typer.Option(None, "--power-limit-w", help="Hold every chip at this power limit "
                                         "in W (MLPerf MaxQ runs); a step that would draw more runs slower."),
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOpt = False, csv_out: CsvOpt = False, report: ReportOpt = None, plot: PlotOpt = None,
 ):
     """Compare systems on one workload: each one's best operating point at several per-user speeds.
     Defaults: real-time coding on gpt-oss-120b (2048-token prompts, 256-token completions)."""
     count("--chips", chips, hi=MAX_CHIPS)
     count("--input-tokens", input_tokens, hi=MAX_TOKENS)
     count("--output-tokens", output_tokens, hi=MAX_TOKENS)
+    use_csv(csv_out)
+    check_plot_extra(report, plot)
     m = load_model(model)
     check_context(m, input_tokens, output_tokens)
     wl = Workload(input_tokens, output_tokens)
@@ -146,21 +165,39 @@ def compare_cmd(
     entries += [(with_power_limit(resolve_system(s, None, chips), power_limit_w), s) for s in named]
     forced = load_stack(stack) if stack else None
     common = None if common_stack in (None, "", "none") or forced else load_stack(common_stack)
-    rows = [compare_system(m, sysspec, wl, precision, user_rates, req,
-                           f"{name} ({sysspec.num_chips} x {sysspec.chip.id})" if name else "", stack=forced)
-            for sysspec, name in entries]
     ref_rate = 100.0 if 100.0 in user_rates else user_rates[0]
-    extras = [_stack_view(m, sysspec, r, wl, precision, ref_rate, forced, common, bands)
-              for (sysspec, _), r in zip(entries, rows, strict=True)]
+    rows, extras = [], []
+    with progress_bar("compare", total=len(entries)) as update:
+        for sysspec, name in entries:
+            update(info=f"{sysspec.num_chips} x {sysspec.chip.id}")
+            row = compare_system(m, sysspec, wl, precision, user_rates, req,
+                                 f"{name} ({sysspec.num_chips} x {sysspec.chip.id})" if name else "", stack=forced)
+            rows.append(row)
+            extras.append(_stack_view(m, sysspec, row, wl, precision, ref_rate, forced, common, bands))
+            update(advance=1)
     cb = common_basis(basis(cost_basis), [s.chip.id for s, _ in entries])
     specs = [s for s, _ in entries]
+    result = {"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
+              "tokens_per_s_per_user": list(user_rates), "reference_tokens_per_s_per_user": ref_rate,
+              "stack": stack, "common_stack": common.id if common else None,
+              "systems": [{**_row_json(r, s, cb, input_tokens / output_tokens), **x}
+                          for r, s, x in zip(rows, specs, extras, strict=True)]}
+
+    def page():
+        from jalapeno.report import data
+        from jalapeno.report.build import compare_rows, compare_section
+        from jalapeno.report.page import Page
+
+        with progress_bar("frontiers", total=len(specs)) as update:
+            fronts = {}
+            for s, r in zip(specs, rows, strict=True):
+                fronts[r.system] = data.frontier(m, s, wl, precision)
+                update(advance=1)
+        return Page(f"jalapeno compare: {m.id}", [compare_section(compare_rows(result), fronts)])
+
+    write_outputs(page, report, plot)
     if json_out:
-        emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
-                   "tokens_per_s_per_user": list(user_rates),
-                   "reference_tokens_per_s_per_user": ref_rate, "stack": stack,
-                   "common_stack": common.id if common else None,
-                   "systems": [{**_row_json(r, s, cb, input_tokens / output_tokens), **x}
-                               for r, s, x in zip(rows, specs, extras, strict=True)]})
+        emit_json(result)
         return
     out: list[list[Any]] = []
     for r in rows:

@@ -5,22 +5,25 @@ from __future__ import annotations
 import typer
 import yaml
 
-from jalapeno.cli.output import console, emit_json, table
+from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_bar, table, use_csv
+from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.validation.summary import run_validation
 
 
 def validate_cmd(
-    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    json_out: JsonOpt = False, csv_out: CsvOpt = False,
     rows: bool = typer.Option(True, "--rows/--no-rows", help="Print every row, not only the summary."),
     server: bool = typer.Option(False, "--server", help="Also predict the MLPerf Server rows by simulating "
-                                "capacity under their latency limits (minutes, not seconds)."),
+                                "capacity under their latency limits (about a minute)."),
     refit: str = typer.Option(None, "--refit", metavar="STACK",
                               help="Re-fit a stack's parameters on the measured rows first (needs scipy), "
                                    "validate with them and print them as YAML."),
+    report: ReportOpt = None, plot: PlotOpt = None,
 ):
     """Predict every measured row the catalog covers (TensorRT-LLM tables, MLPerf v4.1 Offline,
     H100 kernel tables, InferenceX peak configurations as calibration rows with their own
     summary) and report per-row and summary errors."""
+    use_csv(csv_out)
     stacks = {}
     if refit:
         from jalapeno.validation.fit import fit_stack
@@ -29,37 +32,21 @@ def validate_cmd(
         stacks[refit] = fitted
         console.print(f"refit {refit}: mean |log error| {before:.4f} -> {after:.4f}", highlight=False)
         console.print(yaml.safe_dump({refit: {k: float(f"{v:.4g}") for k, v in fitted.fitted().items()}}))
-    res = run_validation(stacks, server=server)
+    check_plot_extra(report, plot)
+    with progress_bar("validating" + (" (MLPerf Server rows: about a minute)" if server else "")) as _:
+        res = run_validation(stacks, server=server)
     summary = res.summary()
+
+    def page():
+        from jalapeno.report.build import validate_section
+        from jalapeno.report.page import Page
+
+        return Page("jalapeno validate", [validate_section(res.to_dict())])
+
+    write_outputs(page, report, plot)
     params = {sid: st.fitted() for sid, st in sorted(res.stacks.items())}
     if json_out:
-        emit_json({
-            "summary": summary,
-            "fitted_parameters": params,
-            "rows": [{"table": c.table, "label": c.label, "vendor": c.vendor, "model": c.model, "chip": c.chip,
-                      "chips": c.chips, "precision": c.precision, "input_tokens": c.input_tokens,
-                      "output_tokens": c.output_tokens, "layout": c.layout, "unit": c.unit,
-                      "measured": c.measured, "predicted": c.predicted, "error_pct": c.error_pct,
-                      "source": c.source} for c in res.cases],
-            "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
-                             "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in res.kernels],
-            "skipped": [{"row": label, "reason": why} for label, why in res.skipped],
-            "power_rows": [{"label": c.label, "layout": c.layout, "power_limit_w": c.power_limit_w,
-                            "measured_w": c.measured_w, "predicted_w": c.predicted_w, "error_pct": c.error_pct,
-                            "measured_samples_per_s": c.measured_samples_per_s,
-                            "predicted_samples_per_s": c.predicted_samples_per_s,
-                            "samples_error_pct": c.samples_error_pct,
-                            "samples_per_joule_error_pct": c.samples_per_joule_error_pct, "source": c.source}
-                           for c in res.power],
-            "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
-                             "error_pct": c.error_pct} for c in res.server_cases],
-            "inferencex_rows": [{"label": r.label, "layout": r.layout, "concurrency": r.concurrency,
-                                 "measured_tokens_per_s_per_gpu": r.measured_tok_s_per_gpu,
-                                 "predicted_tokens_per_s_per_gpu": r.predicted_tok_s_per_gpu,
-                                 "error_pct": r.error_pct, "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
-                                 "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
-                                 "user_error_pct": r.user_error_pct, "source": r.source} for r in res.inferencex],
-        })
+        emit_json(res.to_dict())
         return
     if rows:
         table("End-to-end: predicted vs measured",

@@ -22,6 +22,7 @@ checks that this model reproduces `step_cost` on random batches.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,11 +131,11 @@ class FastStep:
                                      p.qk_dim, p.v_dim, p.kv_bytes))
         self.groups = groups
         # Launches of the attention ops per step (the same for every batch that has them).
-        self._dec_att_launches = sum(float(decode_attention_cost(chip, stack, 1, 1, d.heads, d.kv_heads, d.qk_dim,
-                                                                 d.v_dim, d.kv_values_per_token, d.kv_bytes
-                                                                 ).launches[0]) * d.count for d in dec)
-        self._pre_att_launches = sum(float(prefill_attention_cost(chip, stack, 1, 1, 1, 1, p.heads, p.kv_heads,
-                                                                  p.qk_dim, p.v_dim, p.kv_bytes).launches[0]) * p.count
+        self._dec_att_launches = sum(float(np.atleast_1d(decode_attention_cost(
+            chip, stack, 1, 1, d.heads, d.kv_heads, d.qk_dim, d.v_dim, d.kv_values_per_token, d.kv_bytes).launches)[0])
+                                     * d.count for d in dec)
+        self._pre_att_launches = sum(float(np.atleast_1d(prefill_attention_cost(
+            chip, stack, 1, 1, 1, 1, p.heads, p.kv_heads, p.qk_dim, p.v_dim, p.kv_bytes).launches)[0]) * p.count
                                      for p in pre)
         self.j_per_flop = joules_per_flop(chip, fmt)
         self.j_per_byte = chip.main_memory.energy_pj_per_byte * 1e-12
@@ -160,7 +161,7 @@ class FastStep:
         energy = work_energy(s.system.chip, self._fmt, flops, hbm, onchip, link_j)
         return time, np.asarray(energy, dtype=float), float(launches[-1]) if n else 0.0
 
-    def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: list[tuple[int, int]] = (),
+    def step(self, decode_seqs: int, decode_context_sum: float, prefill_chunks: Sequence[tuple[int, int]] = (),
              decode_tokens_per_seq: int = 1) -> StepEstimate:
         """One step of a replica: `decode_seqs` sequences each adding `decode_tokens_per_seq` tokens
         (more than one when verifying speculative drafts) after `decode_context_sum` cached tokens in

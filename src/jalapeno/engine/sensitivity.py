@@ -163,7 +163,9 @@ def sensitivity(model: ModelSpec, systems: list[SystemSpec], wl: Workload, preci
                 sys_v, st_v = varied(systems[i], used[i], a, value)
             except (JalapenoError, ValueError) as exc:
                 raise JalapenoError(f"{a.system}: assumption {a.path} = {value:g} gives no valid chip: {exc}") from None
-            ends.append(_metric_at(model, sys_v, st_v, plans[i], wl, precision, min_user_rate, metric))
+            plan = plans[i]
+            assert plan is not None  # `work` holds only systems with a plan
+            ends.append(_metric_at(model, sys_v, st_v, plan, wl, precision, min_user_rate, metric))
         swing = Swing(a, ends[0], ends[1])
         if result.baseline_ratio is not None and i in (0, 1):
             other = base_val[1 - i]

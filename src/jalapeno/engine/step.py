@@ -109,7 +109,7 @@ def dequant_op(ops: list[Op], prec: Precision) -> Elementwise:
     """Dequantizing the quantized weights a step reads to the activation format, on the vector
     units (a chip without matrix units for the weight format: W4A8 / W4A16 on Hopper, MI300X,
     TPU, Trainium). Fused into the GEMMs' operand loads (no launch, no extra memory traffic)."""
-    elements = 0.0
+    elements: float | np.ndarray = 0.0
     for op in ops:
         if isinstance(op, Gemm) and op.weights == prec.stored:
             groups = 1.0 if op.groups is None else np.asarray(op.groups, dtype=float)

@@ -80,7 +80,7 @@ def _read_chip(path: Path, seen: tuple[str, ...] = ()) -> tuple[dict, dict]:
     """(plain fields, sources) of a chip file. A file may start from another chip (`base: <id or
     path>`) and give only what differs, e.g. a board variant's links or a design-space variant of
     a catalog chip."""
-    plain, sources = read_sourced_yaml(path, "chip", _NOT_FIGURES)
+    plain, sources = read_sourced_yaml(path, "chip", frozenset(_NOT_FIGURES))
     base = plain.pop("base", None)
     if base is None:
         return plain, sources

@@ -282,7 +282,7 @@ class ChipSpec(_Strict):
                  "bf16": ["bf16", "fp16"], "fp16": ["fp16", "bf16"], "fp32": ["fp32", "bf16"]}
         for f in order.get(fmt, [fmt]):
             if f in self.matrix.peak_tflops:
-                return self.matrix.peak_tflops[f] * 1e12  # type: ignore[index]
+                return self.matrix.peak_tflops[f] * 1e12
         return self.matrix.peak_tflops.get("bf16", self.matrix.peak_tflops.get("fp16", 0.0)) * 1e12
 
     def native_formats(self) -> list[str]:

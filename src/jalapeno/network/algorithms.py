@@ -158,12 +158,12 @@ def _lat(alpha_s: float, steps: float, share: float) -> float:
 def _combine(name_parts: list, parts: list[_R], time: np.ndarray) -> _R:
     """A composite algorithm: its time, the sum of the parts' bytes/energy, a composed name."""
     if all(isinstance(p.name, str) for p in name_parts if isinstance(p, _R)):
-        name: str | np.ndarray = "".join(p.name if isinstance(p, _R) else p for p in name_parts)
+        name: str | np.ndarray = "".join(str(p.name) if isinstance(p, _R) else p for p in name_parts)
     else:
         name = np.full(time.shape, "")
         for piece in name_parts:
             name = np.char.add(name, _names(piece) if isinstance(piece, _R) else piece)
-    return _R(time, sum(p.nbytes for p in parts), sum(p.energy for p in parts), name)
+    return _R(time, np.asarray(sum(p.nbytes for p in parts)), np.asarray(sum(p.energy for p in parts)), name)
 
 
 def _pick(cands: dict[str, _R], what: str) -> _R:
@@ -213,10 +213,10 @@ def _torus_gather_coefs(terms) -> tuple[float, float]:
         seq = min(seq, c)
     load = [0.0] * d
     for r in range(d):
-        order = [(r + i) % d for i in range(d)]
-        for p, i in enumerate(order):
+        rotated = [(r + i) % d for i in range(d)]
+        for p, i in enumerate(rotated):
             k = terms[i][0]
-            later = math.prod(terms[j][0] for j in order[p + 1:])
+            later = math.prod(terms[j][0] for j in rotated[p + 1:])
             load[i] += (k - 1) / k / later / d
     multi = max(load[i] / terms[i][1] for i in range(d))
     return seq, multi
@@ -346,8 +346,9 @@ def _multi(op: str, topo: Topology, s: np.ndarray, ctx: _Ctx) -> dict[str, _R]:
     passes = 2 if op == "all_reduce" else 1
     ring_t = passes * (n - 1) / n * s * coef + _flat_latency(alphas, _ring_steps(groups, passes), ctx.share)
     ring_bytes = [passes * (n - 1) / n * s * fl for fl in f]
-    out["ring"] = _R(ring_t, sum(ring_bytes),
-                     sum(bb * lv.energy_pj_per_byte * 1e-12 for bb, lv in zip(ring_bytes, levels, strict=True)),
+    out["ring"] = _R(ring_t, np.asarray(sum(ring_bytes)),
+                     np.asarray(sum(bb * lv.energy_pj_per_byte * 1e-12
+                                    for bb, lv in zip(ring_bytes, levels, strict=True))),
                      "ring")
 
     if op == "all_reduce":

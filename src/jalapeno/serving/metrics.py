@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jalapeno.serving.timeline import TimelineWriter, replica_events, request_events, step_events
+
 _LO, _HI, _RATIO = 1e-5, 1.1e4, 1.005
 _NBINS = int(math.log(_HI / _LO) / math.log(_RATIO)) + 2
 
@@ -88,7 +90,7 @@ class Metrics:
     last_finish_s: float = 0.0
     records: list = field(default_factory=list)
     spans: list = field(default_factory=list)
-    timeline_writer: object = None  # a serving.timeline.TimelineWriter: spans streamed to a file
+    timeline_writer: TimelineWriter | None = None  # spans and finished requests streamed to a file
 
     def arrive(self, t: float) -> None:
         self.arrived += 1
@@ -120,16 +122,28 @@ class Metrics:
         if self.keep_requests:
             self.records.append(RequestRecord(r.id, r.arrival_s, seq.first_token_s, now, r.input_tokens, out,
                                               replica, seq.preemptions))
-
-    def span(self, replica: int, start: float, plan) -> None:
-        if self.timeline:
-            self.spans.append((replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks)))
         if self.timeline_writer is not None:
-            self.timeline_writer.span(replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks))
+            self.timeline_writer.request(r.id, replica, r.arrival_s, seq.first_token_s, now, r.input_tokens, out)
 
-    def chrome_trace(self) -> str:
-        """The step timeline as Chrome/Perfetto trace-event JSON (one track per replica)."""
-        events = [{"name": f"step d={d} p={p}", "ph": "X", "ts": start * 1e6, "dur": dur * 1e6, "pid": 0,
-                   "tid": rep, "args": {"decodes": d, "prefill_tokens": p}}
-                  for rep, start, dur, d, p in self.spans]
+    def span(self, replica: int, start: float, plan, waiting: int = 0, kv_blocks_used: int = 0) -> None:
+        """One step of one replica: (replica, start s, duration s, decodes, prefill tokens, energy J,
+        requests waiting, KV blocks in use) at the step's start."""
+        if self.timeline:
+            self.spans.append((replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks),
+                               plan.energy_j, waiting, kv_blocks_used))
+        if self.timeline_writer is not None:
+            self.timeline_writer.span(replica, start, plan.time_s, plan.n_decodes, sum(c for _, c in plan.chunks),
+                                      plan.energy_j, waiting, kv_blocks_used)
+
+    def chrome_trace(self, kv_blocks_per_replica: int | None = None) -> str:
+        """The kept timeline as Chrome/Perfetto trace-event JSON (serving/timeline.py's events:
+        a process per replica, steps named by kind, counters, finished requests as spans)."""
+        events: list[dict] = []
+        for rep in sorted({s[0] for s in self.spans} | {r.replica for r in self.records}):
+            events += replica_events(rep)
+        for rep, start, dur, d, p, energy, waiting, kv in self.spans:
+            events += step_events(rep, start, dur, d, p, energy, waiting, kv, kv_blocks_per_replica)
+        for r in self.records:
+            events += request_events(r.id, r.replica, r.arrival_s, r.first_token_s, r.finish_s, r.input_tokens,
+                                     r.output_tokens)
         return json.dumps({"traceEvents": events, "displayTimeUnit": "ms"})

@@ -32,7 +32,7 @@ def simulate(sc: Scenario, requests: Iterable[Request] | None = None, keep_reque
     sim = Simulator(scenario_setup(sc), sc.serving, keep_requests, timeline, progress, step_model=step_model)
     if timeline_path is None:
         return sim.run(requests if requests is not None else sc.workload.requests())
-    writer = TimelineWriter(timeline_path)
+    writer = TimelineWriter(timeline_path, kv_blocks_per_replica=sim.blocks)
     sim.metrics.timeline_writer = writer
     try:
         return sim.run(requests if requests is not None else sc.workload.requests())

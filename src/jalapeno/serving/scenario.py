@@ -7,16 +7,18 @@ Errors name the file and the key.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from jalapeno.errors import JalapenoError, SpecError, pydantic_problems
+from jalapeno.errors import JalapenoError, JalapenoWarning, SpecError, pydantic_problems
 from jalapeno.safeload import read_yaml
 from jalapeno.serving.config import ServingConfig
 from jalapeno.workloads.distributions import Empirical
+from jalapeno.workloads.paths import ENV_VAR
 from jalapeno.workloads.request import Request
 
 MAX_REQUESTS = 100_000_000  # a billion-request run would take hours; 1M takes about half a minute
@@ -31,7 +33,9 @@ class WorkloadSpec(BaseModel):
     the given means: from `input_quantiles` / `output_quantiles` where given (the shape of a
     measured length distribution as quantiles, 'p0' ... 'p100', scaled to the mean), else
     log-normal with `length_sigma` (0: every request has the mean length). `max_*_tokens` cap
-    the draws."""
+    the draws. `fallback: profile` lets a scenario that names a shared trace run where the trace
+    files are absent: it then draws from the built-in profile fitted to that trace (same rate,
+    burstiness and length distributions), with a warning; the default `error` refuses."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -50,6 +54,7 @@ class WorkloadSpec(BaseModel):
     max_input_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     seed: int = 0
+    fallback: Literal["error", "profile"] = "error"
 
     @model_validator(mode="after")
     def _one_source(self) -> WorkloadSpec:
@@ -59,7 +64,7 @@ class WorkloadSpec(BaseModel):
             raise ValueError(f"generator '{self.generator}' needs rate_per_s")
         if (self.generator or not self.trace) and not (self.duration_s or self.num_requests):
             raise ValueError("a generator needs duration_s or num_requests")
-        if self.generator in ("poisson", "gamma") and self.duration_s and not self.num_requests \
+        if self.generator in ("poisson", "gamma") and self.duration_s and self.rate_per_s and not self.num_requests \
                 and self.rate_per_s * self.duration_s > MAX_REQUESTS:
             raise ValueError(f"rate_per_s x duration_s is {self.rate_per_s * self.duration_s:,.0f} requests, above "
                              f"the limit of {MAX_REQUESTS:,}; give fewer seconds or a lower rate")
@@ -77,6 +82,9 @@ class WorkloadSpec(BaseModel):
         from jalapeno.workloads.distributions import Fixed, LogNormal
 
         if self.trace:
+            fallback = self._fallback_stream()
+            if fallback is not None:
+                return fallback
             trace = traces.load_trace(self.trace)
             reqs: Iterator[Request] = scaling.scale_to_rate(trace, self.rate_per_s) if self.rate_per_s else iter(trace)
             if self.duration_s or self.num_requests:
@@ -93,10 +101,34 @@ class WorkloadSpec(BaseModel):
 
         lengths = (dist(self.input_tokens, self.max_input_tokens, self.input_quantiles),
                    dist(self.output_tokens, self.max_output_tokens, self.output_quantiles))
+        rate = self.rate_per_s
+        assert rate is not None  # _one_source requires a rate for poisson and gamma
         if self.generator == "poisson":
-            return generators.poisson(self.rate_per_s, self.duration_s, self.num_requests, *lengths, seed=self.seed)
-        return generators.gamma_bursty(self.rate_per_s, self.cv, self.duration_s, self.num_requests, *lengths,
+            return generators.poisson(rate, self.duration_s, self.num_requests, *lengths, seed=self.seed)
+        return generators.gamma_bursty(rate, self.cv, self.duration_s, self.num_requests, *lengths,
                                        seed=self.seed)
+
+
+    def _fallback_stream(self) -> Iterator[Request] | None:
+        """The fitted-profile stream standing in for a missing shared trace, or None (use the trace)."""
+        from jalapeno.workloads import generators
+        from jalapeno.workloads.paths import TRACE_FILES, resolve_trace
+        from jalapeno.workloads.profiles import load_profiles
+
+        if self.fallback != "profile" or self.trace not in TRACE_FILES or self.trace not in load_profiles():
+            return None
+        try:
+            resolve_trace(self.trace)
+            return None
+        except JalapenoError as exc:
+            missing = str(exc)
+        profile = load_profiles()[self.trace]
+        num = self.num_requests if (self.num_requests or self.duration_s) else profile.requests
+        warnings.warn(f"{missing.split(' Looked in')[0].rstrip('.')}; drawing from the profile fitted to it instead "
+                      f"(--generator profile --profile {self.trace}). To use the real trace, set {ENV_VAR} "
+                      f"to a directory holding {TRACE_FILES[self.trace]} (see the README's Data credits).",
+                      JalapenoWarning, stacklevel=3)
+        return generators.from_profile(self.trace, self.rate_per_s, self.duration_s, num, seed=self.seed)
 
 
 class Scenario(BaseModel):

@@ -26,7 +26,7 @@ from jalapeno.errors import DoesNotFitError
 from jalapeno.models.config import load_model
 from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.metrics import Metrics
-from jalapeno.serving.replica import Replica, Seq
+from jalapeno.serving.replica import Replica, Seq, StepPlan
 from jalapeno.serving.router import Router
 from jalapeno.serving.trend import second_half, slope
 from jalapeno.workloads.request import Request
@@ -153,7 +153,7 @@ class Simulator:
         self._kv_token_bytes = float(kv_bytes_per_sequence(setup.model, setup.prec, setup.plan, 1))
         self._events: list = []
         self._tie = itertools.count()
-        self._plans: dict[int, object] = {}
+        self._plans: dict[int, StepPlan] = {}
         self._parked: list[Seq] = []  # handed-over sequences waiting for a decode replica's room
         self.backlog = 0
         self.last_arrival_s = 0.0
@@ -171,7 +171,8 @@ class Simulator:
             return
         rep.busy = True
         self._plans[rep.index] = plan
-        self.metrics.span(rep.index, now, plan)
+        if self.metrics.timeline or self.metrics.timeline_writer is not None:
+            self.metrics.span(rep.index, now, plan, len(rep.waiting), rep.kv.private + rep.kv.cached)
         heapq.heappush(self._events, (now + plan.time_s, next(self._tie), _STEP, rep))
 
     def _transfer_time(self, seq: Seq) -> float:

@@ -134,6 +134,7 @@ def mlperf_cases(scenario: str = "Offline") -> tuple[list[Case], list[tuple[str,
         if reason:
             skipped.append((label, reason))
             continue
+        assert chip is not None and family is not None  # both checked above
         b = cfg["benchmarks"][family]
         unit = "tokens/s" if r["tokens_per_s"] else "samples/s"
         measured = float(r["tokens_per_s"] or r["samples_per_s"])

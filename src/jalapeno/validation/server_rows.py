@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 
 from jalapeno.serving.capacity import CapacityResult, find_capacity
+from jalapeno.serving.config import ServingConfig
 from jalapeno.serving.scenario import Scenario, WorkloadSpec
 from jalapeno.stacks import load_stack
 from jalapeno.validation.datafiles import read_yaml
@@ -91,13 +92,14 @@ def server_scenario(case: Case, tp: int, duration_s: float | None = None) -> Sce
                               input_quantiles=q_in, output_quantiles=q_out,
                               max_input_tokens=int(b["max_input_tokens"]),
                               max_output_tokens=int(b["max_output_tokens"])),
-        serving={"slo": {"ttft_s": b["ttft_s"], "tpot_s": b["tpot_s"]},
-                 "scheduler": harness_scheduler(case.stack_id, family)})
+        serving=ServingConfig.model_validate({"slo": {"ttft_s": b["ttft_s"], "tpot_s": b["tpot_s"]},
+                                              "scheduler": harness_scheduler(case.stack_id, family)}))
 
 
 def replica_capacity(sc: Scenario) -> CapacityResult:
     """Capacity of one replica by MLPerf's criterion: the latency percentiles of the whole run,
     without the stand-in stability tests a short probe needs."""
+    assert sc.workload.duration_s is not None  # server_scenario always sets it
     return find_capacity(sc, duration_s=sc.workload.duration_s, iterations=6, stability_checks=False, repeats=1,
                          rel_tol=0.0)
 

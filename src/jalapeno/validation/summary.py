@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class ValidationResult:
     inferencex: list[IxRow] = field(default_factory=list)
 
     def summary(self) -> dict:
-        out = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
+        out: dict[str, Any] = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
         out["by_table"] = {t: error_summary([c.error_pct for c in self.cases if c.table == t])
                            for t in sorted({c.table for c in self.cases})}
         out["by_vendor"] = {v: error_summary([c.error_pct for c in self.cases if c.vendor == v])
@@ -54,6 +55,36 @@ class ValidationResult:
                                  "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
         return out
 
+    def to_dict(self) -> dict:
+        """Everything `jalapeno validate --json` prints (the CLI, the Python API and reports share it)."""
+        return {
+            "summary": self.summary(),
+            "fitted_parameters": {sid: st.fitted() for sid, st in sorted(self.stacks.items())},
+            "rows": [{"table": c.table, "label": c.label, "vendor": c.vendor, "model": c.model, "chip": c.chip,
+                      "chips": c.chips, "precision": c.precision, "input_tokens": c.input_tokens,
+                      "output_tokens": c.output_tokens, "layout": c.layout, "unit": c.unit,
+                      "measured": c.measured, "predicted": c.predicted, "error_pct": c.error_pct,
+                      "source": c.source} for c in self.cases],
+            "kernel_rows": [{"kind": r.kind, "label": r.label, "chip": r.chip, "measured_s": r.measured_s,
+                             "predicted_s": r.predicted_s, "error_pct": r.error_pct} for r in self.kernels],
+            "skipped": [{"row": label, "reason": why} for label, why in self.skipped],
+            "power_rows": [{"label": c.label, "layout": c.layout, "power_limit_w": c.power_limit_w,
+                            "measured_w": c.measured_w, "predicted_w": c.predicted_w, "error_pct": c.error_pct,
+                            "measured_samples_per_s": c.measured_samples_per_s,
+                            "predicted_samples_per_s": c.predicted_samples_per_s,
+                            "samples_error_pct": c.samples_error_pct,
+                            "samples_per_joule_error_pct": c.samples_per_joule_error_pct, "source": c.source}
+                           for c in self.power],
+            "server_rows": [{"label": c.label, "layout": c.layout, "measured": c.measured, "predicted": c.predicted,
+                             "error_pct": c.error_pct} for c in self.server_cases],
+            "inferencex_rows": [{"label": r.label, "layout": r.layout, "concurrency": r.concurrency,
+                                 "measured_tokens_per_s_per_gpu": r.measured_tok_s_per_gpu,
+                                 "predicted_tokens_per_s_per_gpu": r.predicted_tok_s_per_gpu,
+                                 "error_pct": r.error_pct, "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
+                                 "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
+                                 "user_error_pct": r.user_error_pct, "source": r.source} for r in self.inferencex],
+        }
+
 
 def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool = False,
                    inferencex: bool = True) -> ValidationResult:
@@ -69,7 +100,7 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
     kernels = kernel_rows(stacks.get("trtllm"))
     power, power_skipped = run_power_rows(stacks)
     skipped += power_skipped
-    server_cases = []
+    server_cases: list[Case] = []
     if server:
         from jalapeno.validation.server_rows import predict_servers
         from jalapeno.validation.server_rows import server_cases as load_server

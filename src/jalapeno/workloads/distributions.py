@@ -114,7 +114,7 @@ class Empirical(Distribution):
     probs: tuple[float, ...]
     values: tuple[float, ...]
 
-    def __init__(self, quantiles: Mapping[float | str, float] | Iterable[tuple[float | str, float]]):
+    def __init__(self, quantiles: Mapping[str, float] | Mapping[float, float] | Iterable[tuple[float | str, float]]):
         items = quantiles.items() if isinstance(quantiles, Mapping) else quantiles
         pairs = sorted((probability(k), float(v)) for k, v in items)
         if not pairs:
@@ -132,7 +132,7 @@ class Empirical(Distribution):
         return self.inverse_cdf(rng.random(n))
 
     def inverse_cdf(self, u: np.ndarray | float) -> np.ndarray:
-        return np.interp(u, self.probs, self.values)
+        return np.asarray(np.interp(u, self.probs, self.values))
 
     def value_at(self, u: float) -> float:
         """`inverse_cdf` for one probability, in plain Python (much faster than numpy for a scalar)."""

@@ -76,9 +76,12 @@ def resolve_trace(path_or_name: str | os.PathLike) -> Path:
             looked.append(str(cand))
     known = ", ".join(TRACE_FILES)
     where = "; ".join(dict.fromkeys(looked)) or str(direct)
-    close = difflib.get_close_matches(text, list(TRACE_FILES), n=1, cutoff=0.6)
+    close = [] if text in TRACE_FILES else difflib.get_close_matches(text, list(TRACE_FILES), n=1, cutoff=0.6)
     hint = f" Did you mean '{close[0]}'?" if close else ""
+    what = f"trace '{text}' ({TRACE_FILES[text]})" if text in TRACE_FILES else f"trace '{text}'"
+    instead = (f" Without the files, --generator profile --profile {text} draws from statistics fitted to "
+               "this trace." if text in TRACE_FILES else "")
     raise JalapenoError(
-        f"trace '{text}' not found.{hint} Looked in: {where}. Trace names: {known}; a path to a .csv or "
-        f".jsonl trace also works. {HOW_TO_GET}"
+        f"{what} not found.{hint} Looked in: {where}. Trace names: {known}; a path to a .csv or "
+        f".jsonl trace also works. {HOW_TO_GET}{instead}"
     )

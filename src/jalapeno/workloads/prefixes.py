@@ -162,9 +162,9 @@ class PrefixSynthesizer:
                     if len(cand) > len(best):
                         best = cand
         # None nearby is long enough: take the latest prompt of k's size bin or above that is.
-        for cand in self._latest_by_bin[_bin_index(k):]:
-            if cand is not None and len(cand) >= k:
-                return cand
+        for latest in self._latest_by_bin[_bin_index(k):]:
+            if latest is not None and len(latest) >= k:
+                return latest
         return best
 
     def hashes(self, input_tokens: int) -> tuple[int, ...]:
@@ -172,8 +172,9 @@ class PrefixSynthesizer:
         blocks = num_blocks(input_tokens)
         b = _bin_index(blocks)
         k = 0
-        if self.pool and self._frac[b] is not None and self._uniform() < self._hit[b]:
-            frac = self._frac[b].value_at(self._uniform())
+        reused = self._frac[b]
+        if self.pool and reused is not None and self._uniform() < self._hit[b]:
+            frac = reused.value_at(self._uniform())
             k = min(blocks, max(1, int(round(frac * blocks))))
         prefix = self._parent(k)[:k] if k else ()
         start = self.next_id
