@@ -151,3 +151,13 @@ def test_cost_matches_the_cli_json():
     assert jalapeno.cost(chip=jalapeno.load_chip("h100-sxm")).usd_per_chip_hour == r.usd_per_chip_hour
     with pytest.raises(JalapenoError, match="chip= or system="):
         jalapeno.cost()
+
+
+def test_design_search_and_sensitivity_from_python(tmp_path):
+    space = Path(__file__).parent / "data" / "spaces" / "bandwidth-bound.yaml"
+    r = jalapeno.explore(space, trials=6, storage=f"sqlite:///{tmp_path / 's.db'}", sampler="random", batch=3)
+    d = r.to_dict()
+    assert d["trials_run"] == 6 and d["feasible"] + sum(d["rejected_by"].values()) == 6
+    assert len(r.front) <= d["feasible"]
+    chip = jalapeno.derive_chip("b200", {"matrix.units": 296})
+    assert chip.peak_flops("fp8") == pytest.approx(2 * jalapeno.load_chip("b200").peak_flops("fp8"), rel=1e-3)

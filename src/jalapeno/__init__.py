@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-API = ("load_chip", "load_model", "load_system", "predict", "compare", "plan", "simulate", "capacity", "validate",
-       "cost")
+API = ("load_chip", "load_model", "load_system", "derive_chip", "predict", "compare", "plan", "simulate", "capacity",
+       "validate", "cost", "sensitivity", "explore")
 """The public functions: `__all__`, `jalapeno.api.API` and the README's Python section use this list."""
 
 __all__ = [*API, "__version__"]
@@ -25,11 +25,14 @@ if TYPE_CHECKING:
         capacity,
         compare,
         cost,
+        derive_chip,
+        explore,
         load_chip,
         load_model,
         load_system,
         plan,
         predict,
+        sensitivity,
         simulate,
         validate,
     )

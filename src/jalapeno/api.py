@@ -39,7 +39,7 @@ from jalapeno.serving.simulator import SimulationResult
 from jalapeno.validation.summary import ValidationResult, run_validation
 
 __all__ = [*API, "Result", "PredictResult", "CompareResult", "PlanResult", "SimulateResult", "CapacityResult",
-           "ValidateResult", "CostResult"]
+           "ValidateResult", "CostResult", "SensitivityResult", "ExploreResult"]
 
 ModelRef = str | os.PathLike | ModelSpec
 ChipRef = str | os.PathLike | ChipSpec
@@ -56,6 +56,15 @@ def load_chip(chip: ChipRef) -> ChipSpec:
 def load_model(model: ModelRef) -> ModelSpec:
     """A model by catalog id or config.json path (a ModelSpec is returned as is)."""
     return model if isinstance(model, ModelSpec) else model_config.load_model(os.fspath(model))
+
+
+def derive_chip(base: ChipRef, overrides: dict[str, Any] | None = None, **fields: Any) -> ChipSpec:
+    """A validated what-if chip: `base` (id, path or ChipSpec) with dotted-path overrides of its
+    design primitives or figures (`{"matrix.units": 16, "memory.hbm.stacks": 6}`); every total a
+    changed primitive determines (peaks, bandwidths, capacities) follows it."""
+    from jalapeno.hardware.design import derive_chip as _derive
+
+    return _derive(load_chip(base), overrides, **fields)
 
 
 def load_system(system: SystemRef, chips: int | None = None) -> SystemSpec:
@@ -245,6 +254,38 @@ class CostResult(Result):
         return self.data
 
 
+@dataclass(frozen=True)
+class SensitivityResult(Result):
+    """Each assumption's effect on a comparison (the `jalapeno sensitivity --json` keys): per system
+    its metric and band, per assumption its low/high ends, the ratio there and the spread."""
+
+    data: dict[str, Any]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return list(self.data["swings"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
+@dataclass(frozen=True)
+class ExploreResult(Result):
+    """A design search: trials run, feasible ones, what rejected the others, and the Pareto front
+    (each design's parameters, objectives and metrics: area mm^2, TDP W, unit USD, tokens/J, ...)."""
+
+    data: dict[str, Any]
+
+    @property
+    def front(self) -> list[dict[str, Any]]:
+        return list(self.data["pareto_front"])
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.front
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+
 # --- operations ----------------------------------------------------------------------------------
 
 def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | None = None, chips: int | None = None,
@@ -376,6 +417,52 @@ def cost(chip: ChipRef | None = None, system: str | None = None, yield_model: st
                        "unit_cost": unit.to_dict(), "chip_hour_build": build.to_dict(),
                        "chip_hour_asp": asp.to_dict() if asp else None,
                        "cloud_prices": [p.to_dict() for p in cloud_prices(c.id)]})
+
+
+def sensitivity(model: ModelRef = "gpt-oss-120b", systems: list[SystemRef] | None = None,
+                chips: int | None = None, input_tokens: int = 2048, output_tokens: int = 256,
+                min_tokens_per_s_per_user: float | None = 100.0, metric: str = "output_tokens_per_joule",
+                precision: str | None = None) -> SensitivityResult:
+    """Vary each stated assumption range of each system one at a time (default: jalapeno-ref
+    against B200) and rank them by how much they move the ratio of the first system's metric over
+    the second's."""
+    from jalapeno.engine.sensitivity import sensitivity as _sensitivity
+
+    specs = [load_system(s, chips) for s in (systems or ["jalapeno-ref", "b200"])]
+    res = _sensitivity(load_model(model), specs, Workload(input_tokens, output_tokens), precision,
+                       min_tokens_per_s_per_user, metric)
+    return SensitivityResult(res.to_dict())
+
+
+def explore(space: str | os.PathLike, trials: int = 100, storage: str | None = None, study_name: str | None = None,
+            sampler: str = "nsga2", seed: int = 0, resume: bool = False, workers: int = 1,
+            ray_address: str | None = None, batch: int = 8) -> ExploreResult:
+    """Search a design space file (examples/spaces) with optuna, every finished trial committed to
+    `storage` (default: sqlite:///study.db here); the Pareto front of the feasible designs."""
+    from jalapeno.explore import load_space
+    from jalapeno.explore.evaluate import check_constraints
+    from jalapeno.explore.results import feasible_trials, pareto_front
+    from jalapeno.explore.study import DEFAULT_STORAGE, Backend, finished, open_study, rejection_counts, run
+
+    if trials < 1 or workers < 1 or batch < 1:
+        raise JalapenoError("explore: trials, workers and batch must be at least 1")
+    sp = load_space(Path(space))
+    check_constraints(sp)
+    study = open_study(sp, storage or DEFAULT_STORAGE, study_name, sampler, seed, resume)
+    before = finished(study.memory)
+    backend = Backend(sp, workers, ray_address)
+    try:
+        ran = run(study, trials, backend, batch)
+    finally:
+        backend.close()
+    feas = feasible_trials(study.durable)
+    front = pareto_front(feas, sp.directions)
+    rows = [{"trial": t.number, "params": dict(t.params),
+             **{o.name: v for o, v in zip(sp.objectives, t.values, strict=True)},
+             "metrics": dict(t.user_attrs.get("metrics", {}))} for t in front]
+    return ExploreResult({"study": study.durable.study_name, "trials_before": before, "trials_run": ran,
+                          "feasible": len(feas), "rejected_by": rejection_counts(study.durable),
+                          "pareto_front": rows})
 
 
 def validate(server: bool = False) -> ValidateResult:
