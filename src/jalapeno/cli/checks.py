@@ -23,7 +23,7 @@ from jalapeno.errors import JalapenoError
 try:
     from typer._click import exceptions as _click_exc  # typer >= 0.20 vendors click
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import exceptions as _click_exc  # type: ignore[no-redef,import-not-found]
+    from click import exceptions as _click_exc  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 
 MAX_CHIPS = 1_000_000
