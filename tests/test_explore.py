@@ -275,3 +275,15 @@ def test_a_space_can_extend_another(tmp_path):
     (tmp_path / "loop.yaml").write_text("extends: loop.yaml\nname: loop\n")
     with pytest.raises(Exception, match="extends"):
         load_space(tmp_path / "loop.yaml")
+
+
+def test_show_writes_a_report_with_the_front_and_importance(tmp_path):
+    space = _space(tmp_path, objectives=["tokens_per_s_per_chip", "tokens_per_joule"],
+                   **{"parameters.clock_ghz": {"range": [1.0, 2.0]}})
+    db = tmp_path / "study.db"
+    ok_json("explore", space, "--trials", 12, "--sampler", "random", "--storage", f"sqlite:///{db}", "--json")
+    out = tmp_path / "front.html"
+    res = run("explore", "show", db, "--report", out)
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "Pareto front" in page and "Design search" in page

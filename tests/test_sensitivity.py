@@ -95,3 +95,11 @@ def test_power_limit_slows_a_compute_heavy_run_and_bad_limits_are_refused():
     assert 0.72 < low["output_tokens_per_s"] / full["output_tokens_per_s"] < 0.88
     bad = run("predict", "--model", "llama-2-70b", "--chip", "h200-sxm", "--power-limit-w", "100")
     assert bad.exit_code == 2 and "--power-limit-w" in stderr_of(bad)
+
+
+def test_sensitivity_report_draws_the_tornado(tmp_path):
+    out = tmp_path / "s.html"
+    res = run("sensitivity", "--report", out)
+    assert res.exit_code == 0, stderr_of(res)
+    page = out.read_text()
+    assert "Tornado" in page and "What decides" in page and "plotly" in page.lower()

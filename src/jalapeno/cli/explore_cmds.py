@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from jalapeno.cli.output import console, emit_json, err_console, fmt, table, user_errors
+from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.errors import JalapenoError
 
 DEFAULT_STORAGE = "sqlite:///study.db"
@@ -221,6 +222,7 @@ def show_cmd(
     robust: bool = typer.Option(False, "--robust", help="Re-rank the front across the space's assumption ranges."),
     rank_by: str = typer.Option(None, "--rank-by", help="Objective for --robust (default: the first)."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    report: ReportOpt = None, plot: PlotOpt = None,
 ):
     """Print the Pareto front of a study and which parameters matter most."""
     from jalapeno.explore.results import feasible_trials, importances, pareto_front
@@ -238,10 +240,21 @@ def show_cmd(
         from jalapeno.explore.robust import robust_ranking
 
         rows = robust_ranking(space, front, rank_by)
-    if json_out:
-        out = {"study": study.study_name, "trials": len(study.trials), "feasible": len(feas),
+    check_plot_extra(report, plot)
+    summary = {"study": study.study_name, "trials": len(study.trials), "feasible": len(feas),
                "rejected_by": rejection_counts(study), "pareto_front": [_row_dict(t, space) for t in front],
                "importance": imp}
+
+    def page():
+        from jalapeno.report.build import explore_section
+        from jalapeno.report.page import Page
+
+        return Page(f"jalapeno explore: {study.study_name}",
+                    [explore_section(summary, [o.name for o in space.objectives])])
+
+    write_outputs(page, report, plot)
+    if json_out:
+        out = dict(summary)
         if rows is not None:
             out["robust"] = [{"trial": r.trial, "nominal": r.nominal, "quantile": r.quantile, "wins": r.wins,
                               "feasible_samples": r.feasible, "flag": r.flag, "values": r.values} for r in rows]

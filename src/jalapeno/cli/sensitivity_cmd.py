@@ -7,6 +7,7 @@ from rich.progress import Progress
 
 from jalapeno.cli.output import console, emit_json, err_console, table
 from jalapeno.cli.plan_cmd import resolve_system
+from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.engine.predict import Workload
 from jalapeno.engine.sensitivity import sensitivity, work_items
 from jalapeno.errors import JalapenoError
@@ -32,11 +33,13 @@ def sensitivity_cmd(
     stack: str = typer.Option(None, "--stack", help="Run every system on this software stack profile."),
     top: int = typer.Option(10, "--top", help="Rows of the tornado to print."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+    report: ReportOpt = None, plot: PlotOpt = None,
 ):
     """Vary each assumption of each system across its stated range, one at a time, and rank them
     by how much they move the comparison (and whether the ranking flips)."""
     if top < 1:
         raise JalapenoError(f"--top must be at least 1, got {top}")
+    check_plot_extra(report, plot)
     m = load_model(model)
     wl = Workload(input_tokens, output_tokens)
     systems = [resolve_system(s, None, chips) for s in system or []]
@@ -48,6 +51,14 @@ def sensitivity_cmd(
         res = sensitivity(m, systems, wl, precision, min_user_rate or None, metric, stacks,
                           progress=lambda: bar.advance(task))
     d = res.to_dict()
+
+    def page():
+        from jalapeno.report.build import sensitivity_section
+        from jalapeno.report.page import Page
+
+        return Page(f"jalapeno sensitivity: {m.id}", [sensitivity_section(d)])
+
+    write_outputs(page, report, plot)
     if json_out:
         emit_json({"model": m.id, "input_tokens": input_tokens, "output_tokens": output_tokens,
                    "min_tokens_per_s_per_user": min_user_rate, "stack": stack, **d})

@@ -122,6 +122,33 @@ def breakdown_section(b: dict[str, Any], title: str) -> Section:
     return s
 
 
+def explore_section(d: dict[str, Any], objectives: list[str]) -> Section:
+    """`explore show --json`: the Pareto front (the first two objectives against each other) and
+    each objective's parameter importance."""
+    sec = Section(f"Design search '{d['study']}': {d['feasible']} feasible of {d['trials']} trials",
+                  note=f"rejected by: {d.get('rejected_by') or 'none'}")
+    front = d["pareto_front"]
+    cols = ["trial", *objectives, "die_area_mm2", "tdp_w", "unit_cost_usd"]
+    sec.table(cols, [[r.get(c) for c in cols] for r in front])
+    if len(objectives) >= 2:
+        sec.add(figures.pareto(front, objectives[0], objectives[1], "Pareto front"))
+    for obj, vals in (d.get("importance") or {}).items():
+        sec.add(figures.bars(list(vals), list(vals.values()), f"Parameter importance for {obj}", "importance"))
+    return sec
+
+
+def sensitivity_section(d: dict[str, Any]) -> Section:
+    """`sensitivity --json`: each system's metric with its band, and the tornado of the ratio."""
+    metric = d["metric"]
+    sec = Section(f"What decides {d.get('subject')} / {d.get('reference')}",
+                  note=f"metric: {metric}; ratio at baseline {d.get('baseline_ratio')}; "
+                       f"flips the ranking: {', '.join(d.get('flips_ranking') or []) or 'none'}")
+    sec.table(["system", "layout", metric, "band low", "band high"],
+              [[s["system"], s["layout"], s[metric], *(s["band"] or [None, None])] for s in d["systems"]])
+    sec.add(figures.tornado(d["swings"], "Tornado: the ratio over each range", "ratio"))
+    return sec
+
+
 def main_report(progress: Callable[[str], None] | None = None) -> Page:
     """The main job's report on built-in defaults."""
     from jalapeno.economics.money import common_basis, money_fields, parse_cost_basis

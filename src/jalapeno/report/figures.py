@@ -162,3 +162,30 @@ def roofline(breakdown: dict[str, Any], title: str) -> go.Figure | None:
     f.add_trace(go.Scatter(x=xs, y=[o["achieved_flops"] / 1e12 for o in ops], mode="markers+text", name="operators",
                            text=[o["op"] for o in ops], textposition="top center", marker={"size": 9}))
     return f
+
+
+def pareto(rows: list[dict[str, Any]], x: str, y: str, title: str) -> go.Figure | None:
+    """A design search's Pareto front: each front design as a point of two objectives."""
+    pts = [(r[x], r[y], r.get("trial")) for r in rows if r.get(x) is not None and r.get(y) is not None]
+    if not pts:
+        return None
+    f = _fig(title, x.replace("_", " "), y.replace("_", " "))
+    f.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="markers+text",
+                           text=[f"#{p[2]}" for p in pts], textposition="top center",
+                           marker={"size": 10, "color": PALETTE[0]}, name="Pareto front"))
+    return f
+
+
+def tornado(swings: list[dict[str, Any]], title: str, x: str) -> go.Figure | None:
+    """One bar per assumption from the ratio at its low end to the ratio at its high end."""
+    rows = [s for s in swings if s.get("ratio_low") is not None and s.get("ratio_high") is not None][:12]
+    if not rows:
+        return None
+    f = _fig(title, x, "")
+    labels = [f"{s['system']}: {s['path']}" for s in rows][::-1]
+    lo = [min(s["ratio_low"], s["ratio_high"]) for s in rows][::-1]
+    hi = [max(s["ratio_low"], s["ratio_high"]) for s in rows][::-1]
+    f.add_trace(go.Bar(y=labels, x=[h - low for low, h in zip(lo, hi, strict=True)], base=lo, orientation="h",
+                       marker={"color": PALETTE[1]}, name="range of the ratio"))
+    f.update_layout(height=max(430, 40 * len(rows) + 120), margin={"l": 320, "r": 30, "t": 60, "b": 60})
+    return f

@@ -35,6 +35,13 @@ def _draw(ax: Any, fig: Any) -> None:
         ax.plot(list(t.x), list(t.y), linestyle=style or "none", marker=marker, markersize=4, drawstyle=step,
                 label=label, color="grey" if t.hoverinfo == "skip" else None,
                 linewidth=1 if t.hoverinfo == "skip" else 1.5)
+    horizontal = [t for t in bars if t.orientation == "h"]
+    if horizontal:  # a tornado: bars from `base` along x, one category per row
+        for t in horizontal:
+            base = list(t.base) if t.base is not None else [0.0] * len(t.x)
+            ax.barh(list(t.y), list(t.x), left=base, label=t.name)
+        ax.tick_params(axis="y", labelsize=7)
+        bars = []
     if bars:
         cats = list(dict.fromkeys(x for t in bars for x in t.x))
         width = 0.8 / len(bars)
