@@ -155,7 +155,9 @@ def test_cost_matches_the_cli_json():
 
 def test_design_search_and_sensitivity_from_python(tmp_path):
     space = Path(__file__).parent / "data" / "spaces" / "bandwidth-bound.yaml"
-    r = jalapeno.explore(space, trials=6, storage=f"sqlite:///{tmp_path / 's.db'}", sampler="random", batch=3)
+    import jalapeno.explore  # noqa: F401  (the package: it must not hide the API function)
+
+    r = jalapeno.explore_space(space, trials=6, storage=f"sqlite:///{tmp_path / 's.db'}", sampler="random", batch=3)
     d = r.to_dict()
     assert d["trials_run"] == 6 and d["feasible"] + sum(d["rejected_by"].values()) == 6
     assert len(r.front) <= d["feasible"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 API = ("load_chip", "load_model", "load_system", "derive_chip", "predict", "compare", "plan", "simulate", "capacity",
-       "validate", "cost", "sensitivity", "explore")
+       "validate", "cost", "sensitivity", "explore_space")
 """The public functions: `__all__`, `jalapeno.api.API` and the README's Python section use this list."""
 
 __all__ = [*API, "__version__"]
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
         compare,
         cost,
         derive_chip,
-        explore,
+        explore_space,
         load_chip,
         load_model,
         load_system,

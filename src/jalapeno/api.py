@@ -434,11 +434,12 @@ def sensitivity(model: ModelRef = "gpt-oss-120b", systems: list[SystemRef] | Non
     return SensitivityResult(res.to_dict())
 
 
-def explore(space: str | os.PathLike, trials: int = 100, storage: str | None = None, study_name: str | None = None,
-            sampler: str = "nsga2", seed: int = 0, resume: bool = False, workers: int = 1,
-            ray_address: str | None = None, batch: int = 8) -> ExploreResult:
+def explore_space(space: str | os.PathLike, trials: int = 100, storage: str | None = None,
+                  study_name: str | None = None, sampler: str = "nsga2", seed: int = 0, resume: bool = False,
+                  workers: int = 1, ray_address: str | None = None, batch: int = 8) -> ExploreResult:
     """Search a design space file (examples/spaces) with optuna, every finished trial committed to
-    `storage` (default: sqlite:///study.db here); the Pareto front of the feasible designs."""
+    `storage` (default: sqlite:///study.db here); the Pareto front of the feasible designs. (Not
+    `jalapeno.explore`: that name is the design-search package, which an import would rebind.)"""
     from jalapeno.explore import load_space
     from jalapeno.explore.evaluate import check_constraints
     from jalapeno.explore.results import feasible_trials, pareto_front
