@@ -216,9 +216,14 @@ def compare_cmd(
           f"(tokens/s per chip at each per-user speed)",
           ["system", "≥ tok/s/user", "tok/s/chip", "tok/s/user", "concurrency", "replicas", "TTFT s",
            "p99 TPOT ms", "tok/J", "method", "precision"], out)
-    view = [[r.system, x["stack"], x["tokens_per_joule"] if x["tokens_per_joule"] is not None else "-",
-             f"{x['band'][0]:.3g} - {x['band'][1]:.3g}" if x["band"] else "-",
-             x["common_tokens_per_joule"] if x["common_tokens_per_joule"] is not None else "-"]
+    def band_text(x: dict) -> str:
+        if x["band"]:
+            return f"{x['band'][0]:.3g} - {x['band'][1]:.3g}"
+        return "no ranges stated" if not x["ranges_stated"] and x["tokens_per_joule"] is not None else "-"
+
+    view = [[r.system, x["stack"], x["tokens_per_joule"] if x["tokens_per_joule"] is not None else "cannot reach",
+             band_text(x), x["common_tokens_per_joule"] if x["common_tokens_per_joule"] is not None
+             else ("cannot reach" if common else "-")]
             for r, x in zip(rows, extras, strict=True)]
     table(f"Tokens/J at >= {ref_rate:g} tokens/s per user: own stack, the band over its stated assumption "
           f"ranges, and on {common.id if common else 'no common'} stack costs",
@@ -241,7 +246,7 @@ def _stack_view(m, sysspec, row, wl, precision, rate, forced, common, bands) -> 
     """Tokens/J at one per-user speed: the system's own (or forced) stack, its assumption band there,
     and the same hardware on the common stack's costs."""
     from jalapeno.engine.compare import on_common_stack
-    from jalapeno.engine.sensitivity import point_band
+    from jalapeno.engine.sensitivity import assumptions_of, point_band
     from jalapeno.engine.speculative import SpecRequest
 
     own = load_stack(sysspec.chip.software_stack)
@@ -249,7 +254,8 @@ def _stack_view(m, sysspec, row, wl, precision, rate, forced, common, bands) -> 
     p = row.cells.get(rate)
     out: dict = {"stack": used.id, "tokens_per_joule": p.output_tokens_per_joule if p else None,
                  "band": None, "common_tokens_per_joule": None}
-    if p and bands:
+    out["ranges_stated"] = bool(assumptions_of(sysspec, used))
+    if p and bands and out["ranges_stated"]:
         f = point_band(m, sysspec, p.layout, wl, precision, rate, used)
         out["band"] = (p.output_tokens_per_joule * f[0], p.output_tokens_per_joule * f[1]) if f else None
     if common is not None and common.id != own.id:
