@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from jalapeno.errors import JalapenoError, JalapenoWarning
+from jalapeno.report.page import fmt as _report_fmt
 
 console = Console()
 err_console = Console(stderr=True)
@@ -185,17 +186,8 @@ def progress_bar(label: str, total: float | None = None) -> Iterator[Callable[..
 
 
 def fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        if v == 0:
-            return "0"
-        if abs(v) >= 100:
-            return f"{v:,.0f}"
-        if abs(v) >= 1:
-            return f"{v:,.2f}"
-        return f"{v:.3g}"
-    return str(v)
+    """A number as tables print it: the same rule as the HTML report's (report/page.py)."""
+    return _report_fmt(v)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
