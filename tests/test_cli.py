@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from cli_helpers import fails_cleanly, ok_json
+from cli_helpers import fails_cleanly, ok_json, stderr_of
 
 from jalapeno.hardware.catalog import chip_ids
 from jalapeno.models.config import model_ids
@@ -185,3 +185,22 @@ def test_model_does_not_fit():
 def test_impossible_layout():
     msg = fails_cleanly("predict", "--model", "llama-3.1-8b", "--chip", "h100-sxm", "--tp", "3")
     assert "tp" in msg and "3" in msg
+
+
+def test_error_text_is_printed_as_written_not_as_rich_markup():
+    """A message naming an extra (`jalapeno[plot]`) or a list entry (`memory[0]`) keeps its brackets."""
+    import typer
+    from typer.testing import CliRunner
+
+    from jalapeno.cli.output import user_errors
+    from jalapeno.errors import JalapenoError
+
+    app = typer.Typer()
+
+    def fails():
+        raise JalapenoError("--report needs plotly: pip install 'jalapeno[plot]' (memory[0])")
+
+    app.command()(user_errors(fails))
+    r = CliRunner().invoke(app, [])
+    assert r.exit_code == 2
+    assert "'jalapeno[plot]' (memory[0])" in stderr_of(r)
