@@ -392,10 +392,7 @@ def cost(chip: ChipRef | None = None, system: str | None = None, yield_model: st
          usd_per_kwh: float | None = None) -> CostResult:
     """Die area, dies per wafer, yield, unit cost and total cost of ownership per chip-hour (USD)
     of a chip (id, path or ChipSpec), or of a catalog system's chip with its hosts and wiring."""
-    from jalapeno.economics.chip_area import chip_area
-    from jalapeno.economics.cloud import cloud_prices
-    from jalapeno.economics.tco import chip_hour_cost, tco_inputs
-    from jalapeno.economics.unit_cost import unit_cost
+    from jalapeno.economics.breakdown import cost_breakdown
 
     if chip is None and system is None:
         raise JalapenoError("cost needs chip= or system=")
@@ -405,18 +402,7 @@ def cost(chip: ChipRef | None = None, system: str | None = None, yield_model: st
     else:
         assert chip is not None
         c = load_chip(chip)
-    inputs = tco_inputs(life_years=life_years, cost_of_capital=cost_of_capital, pue=pue,
-                        electricity_usd_per_kwh=usd_per_kwh)
-    area = chip_area(c)
-    unit = unit_cost(c, area, yield_model)
-    hosts = topo.system_spec().hosts if topo else None
-    switched = topo.topology.levels[0].kind == "switch" if topo else None
-    build = chip_hour_cost(c, "build", None, inputs, unit, switched, hosts)
-    asp = chip_hour_cost(c, "asp", None, inputs, unit, switched, hosts) if unit.public_price_usd else None
-    return CostResult({"chip": c.id, "system": topo.id if topo else None, "area": area.to_dict(),
-                       "unit_cost": unit.to_dict(), "chip_hour_build": build.to_dict(),
-                       "chip_hour_asp": asp.to_dict() if asp else None,
-                       "cloud_prices": [p.to_dict() for p in cloud_prices(c.id)]})
+    return CostResult(cost_breakdown(c, topo, yield_model, life_years, cost_of_capital, pue, usd_per_kwh).data)
 
 
 def sensitivity(model: ModelRef = "gpt-oss-120b", systems: list[SystemRef] | None = None,

@@ -14,11 +14,8 @@ import typer
 from jalapeno.cli.output import console, emit_json, table
 from jalapeno.economics.area import DiePrimitives, estimate_die
 from jalapeno.economics.area_validation import area_rows, die_from_dict, summary
-from jalapeno.economics.chip_area import chip_area
-from jalapeno.economics.cloud import cloud_prices
+from jalapeno.economics.breakdown import cost_breakdown
 from jalapeno.economics.data import load, node_entry
-from jalapeno.economics.tco import chip_hour_cost, tco_inputs
-from jalapeno.economics.unit_cost import unit_cost
 from jalapeno.errors import JalapenoError, SpecError
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.hardware.systems import load_system
@@ -53,18 +50,9 @@ def cost_cmd(
     c = sysspec.chip if sysspec else load_chip(chip)
     if sysspec and chip and load_chip(chip).id != c.id:
         raise JalapenoError(f"--system {system} holds {c.id}, not {chip}")
-    inputs = tco_inputs(life_years=life_years, cost_of_capital=cost_of_capital, pue=pue,
-                        electricity_usd_per_kwh=usd_per_kwh)
-    area = chip_area(c)
-    unit = unit_cost(c, area, yield_model)
-    hosts = sysspec.system_spec().hosts if sysspec else None
-    switched = sysspec.topology.levels[0].kind == "switch" if sysspec else None
-    build = chip_hour_cost(c, "build", None, inputs, unit, switched, hosts)
-    asp = chip_hour_cost(c, "asp", None, inputs, unit, switched, hosts) if unit.public_price_usd else None
-    clouds = cloud_prices(c.id)
-    d = {"chip": c.id, "system": sysspec.id if sysspec else None, "area": area.to_dict(), "unit_cost": unit.to_dict(),
-         "chip_hour_build": build.to_dict(), "chip_hour_asp": asp.to_dict() if asp else None,
-         "cloud_prices": [p.to_dict() for p in clouds], "sources": _sources(c)}
+    b = cost_breakdown(c, sysspec, yield_model, life_years, cost_of_capital, pue, usd_per_kwh)
+    area, unit, inputs, build, asp, clouds = b.area, b.unit, b.inputs, b.build, b.asp, b.clouds
+    d = {**b.data, "sources": _sources(c)}
     if json_out:
         emit_json(d)
         return
