@@ -135,6 +135,9 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         split = (disaggregated(setup, wl, grid, results, [sp for sp, _ in usable], pool, pool_t, pool_e)
                  if pool else None)
         replicas = setup.replicas
+        # A co-located server is run at most at the stack's largest public concurrency (its
+        # capabilities); disaggregated decode pools at the multi-node recipes' larger ones.
+        cap = stack.capabilities.max_concurrency_per_replica or b_top
         for j, ((sp, b_sp), r) in enumerate(zip(usable, results, strict=True)):
             sp_label = sp.label()
             variants = [(r, None)]
@@ -145,7 +148,7 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
                 user = 1.0 / res["tpot"]
                 power = res["power"] + idle_w
                 tpj = res["throughput"] / power
-                ok = grid <= b_sp
+                ok = grid <= (b_sp if n_pre is not None else min(b_sp, cap))
                 if slo_tpot_s:
                     ok &= res["tpot_p99"] <= slo_tpot_s
                 if slo_ttft_s:
