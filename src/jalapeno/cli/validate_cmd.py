@@ -61,6 +61,13 @@ def validate_cmd(
               ["row", "layout", "measured", "predicted", "error %", "tok/s/user measured", "predicted"],
               [[r.label, r.layout, r.measured_tok_s_per_gpu, r.predicted_tok_s_per_gpu, f"{r.error_pct:+.1f}",
                 r.measured_tok_s_per_user, r.predicted_tok_s_per_user] for r in res.inferencex])
+        table("Frontier: what `plan` reaches at each InferenceX point's tokens/s per user "
+              "(input + output tokens/s per GPU)",
+              ["row", "tok/s/user", "measured", "planned", "error %", "planner's method"],
+              [[f.label, f.measured_tok_s_per_user, f.measured_tok_s_per_gpu,
+                f.predicted_tok_s_per_gpu if f.predicted_tok_s_per_gpu is not None else "unreachable",
+                f"{f.error_pct:+.1f}" if f.error_pct is not None else f"(fastest {f.best_tok_s_per_user:.1f})",
+                f.method] for f in res.frontier])
     s = summary
     table("Summary (absolute percentage error)", ["set", "rows", "median %", "p90 %", "signed median %"],
           [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
@@ -72,7 +79,10 @@ def validate_cmd(
            + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]
            + ([("InferenceX calibration (tokens/s per GPU)", s["inferencex"]),
                ("  InferenceX tokens/s per user", s["inferencex"]["tokens_per_s_per_user"])]
-              if "inferencex" in s else [])])
+              if "inferencex" in s else [])
+           + ([(f"InferenceX frontier via plan ({s['inferencex_frontier']['unreachable']} of "
+                f"{s['inferencex_frontier']['points']} unreachable)", s["inferencex_frontier"])]
+              if "inferencex_frontier" in s else [])])
     table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],
           [[sid, k, v] for sid, p in params.items() for k, v in p.items()])
     console.print(f"{len(res.skipped)} rows skipped (not covered by the catalog or a stack profile); "

@@ -137,7 +137,7 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         replicas = setup.replicas
         # A co-located server is run at most at the stack's largest public concurrency (its
         # capabilities); disaggregated decode pools at the multi-node recipes' larger ones.
-        cap = stack.capabilities.max_concurrency_per_replica or b_top
+        cap = stack.capabilities.concurrency_limit(system.chip.id) or b_top
         for j, ((sp, b_sp), r) in enumerate(zip(usable, results, strict=True)):
             sp_label = sp.label()
             variants = [(r, None)]

@@ -29,6 +29,8 @@ class Capabilities(BaseModel):
     pp_to_layers: bool = False  # SRAM-resident stacks place layers chip by chip, up to one per chip
     kv_heads_beyond_tp: Literal["replicate", "split"] = "replicate"  # tp above the KV-head count
     max_concurrency_per_replica: int | None = Field(default=None, ge=1)  # the largest batch it is run at
+    # Where the public configurations run the stack on one chip at a lower serving concurrency.
+    max_concurrency_by_chip: dict[str, int] = Field(default_factory=dict)
     # Activations an MXFP4 checkpoint runs with on chips with fp4 matrix units (W4A4 or W4A8).
     mxfp4_activations: Literal["fp4", "fp8"] = "fp4"
     sources: dict[str, str] = Field(default_factory=dict)
@@ -39,7 +41,7 @@ class Capabilities(BaseModel):
         # back from its own dump sets every field).
         fields = type(self).model_fields
         missing = sorted(f for f in fields if f != "sources" and f not in self.sources
-                         and getattr(self, f) != fields[f].default)
+                         and getattr(self, f) != fields[f].get_default(call_default_factory=True))
         if missing:
             raise ValueError(f"capabilities {', '.join(missing)} given without a source (add sources.<field>)")
         unknown = sorted(set(self.sources) - set(type(self).model_fields))
@@ -48,6 +50,10 @@ class Capabilities(BaseModel):
         if "none" not in self.spec_methods:
             raise ValueError("spec_methods must include none")
         return self
+
+    def concurrency_limit(self, chip_id: str) -> int | None:
+        """Most requests one co-located server of this stack is run with on `chip_id`."""
+        return self.max_concurrency_by_chip.get(chip_id, self.max_concurrency_per_replica)
 
     def pipeline_limit(self, layers: int) -> int:
         return layers if self.pp_to_layers else min(self.max_pp, layers)

@@ -9,6 +9,7 @@ import numpy as np
 
 from jalapeno.stacks import StackProfile, load_stack
 from jalapeno.validation.e2e_rows import Case, mlperf_cases, predict_case, trtllm_cases
+from jalapeno.validation.inferencex_frontier import FrontierPoint, frontier_points
 from jalapeno.validation.inferencex_rows import IxRow, predict_inferencex
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
 from jalapeno.validation.power_rows import PowerCase, run_power_rows
@@ -32,6 +33,7 @@ class ValidationResult:
     server_cases: list[Case] = field(default_factory=list)
     power: list[PowerCase] = field(default_factory=list)
     inferencex: list[IxRow] = field(default_factory=list)
+    frontier: list[FrontierPoint] = field(default_factory=list)
 
     def summary(self) -> dict:
         out: dict[str, Any] = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
@@ -53,6 +55,10 @@ class ValidationResult:
             out["inferencex"] = {**error_summary([r.error_pct for r in fitted]),
                                  "rows": len(self.inferencex), "predicted": len(fitted),
                                  "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
+        if self.frontier:
+            reached = [f.error_pct for f in self.frontier if f.error_pct is not None]
+            out["inferencex_frontier"] = {**error_summary(reached), "points": len(self.frontier),
+                                          "unreachable": len(self.frontier) - len(reached)}
         return out
 
     def to_dict(self) -> dict:
@@ -83,6 +89,12 @@ class ValidationResult:
                                  "error_pct": r.error_pct, "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
                                  "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
                                  "user_error_pct": r.user_error_pct, "source": r.source} for r in self.inferencex],
+            "inferencex_frontier_rows": [{"label": f.label, "measured_tokens_per_s_per_user": f.measured_tok_s_per_user,
+                                          "measured_tokens_per_s_per_gpu": f.measured_tok_s_per_gpu,
+                                          "planned_tokens_per_s_per_gpu": f.predicted_tok_s_per_gpu,
+                                          "error_pct": f.error_pct,
+                                          "fastest_tokens_per_s_per_user": f.best_tok_s_per_user,
+                                          "method": f.method} for f in self.frontier],
         }
 
 
@@ -109,4 +121,5 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         skipped += server_skipped
         predict_servers(server_cases)
     ix = predict_inferencex() if inferencex else []
-    return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix)
+    frontier = frontier_points(ix) if inferencex else []
+    return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix, frontier)
