@@ -24,6 +24,7 @@ from jalapeno.engine.planner import OBJECTIVES, PlanPoint, plan_deployment
 from jalapeno.engine.planner import PlanResult as _PlannerResult
 from jalapeno.engine.predict import Prediction, Workload
 from jalapeno.engine.predict import predict as _predict
+from jalapeno.engine.speculative import SpecRequest, resolve_spec
 from jalapeno.errors import JalapenoError
 from jalapeno.hardware import catalog, systems
 from jalapeno.hardware.spec import ChipSpec, SystemSpec
@@ -36,6 +37,7 @@ from jalapeno.serving.metrics import RequestRecord
 from jalapeno.serving.run import simulate as _simulate
 from jalapeno.serving.scenario import Scenario, load_scenario, merge, parse_scenario
 from jalapeno.serving.simulator import SimulationResult
+from jalapeno.stacks import load_stack
 from jalapeno.validation.summary import ValidationResult, run_validation
 
 __all__ = [*API, "Result", "PredictResult", "CompareResult", "PlanResult", "SimulateResult", "CapacityResult",
@@ -290,8 +292,14 @@ class ExploreResult(Result):
 
 def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | None = None, chips: int | None = None,
             layout: str | ParallelPlan | None = None, precision: str | None = None, input_tokens: int = 2048,
-            output_tokens: int = 256, concurrency: int | None = None, cost_basis: str = "auto") -> PredictResult:
+            output_tokens: int = 256, concurrency: int | None = None, cost_basis: str = "auto",
+            spec: str = "none", spec_tokens: int | None = None, spec_acceptance: str | float | None = None,
+            draft_model: ModelRef | None = None) -> PredictResult:
     """Throughput (tokens/s), latency (s), power (W) and energy of one model on one system.
+
+    `spec` is the speculative method (none, ngram, draft, eagle, mtp) with `spec_tokens` drafted
+    per step, `spec_acceptance` per drafted token (or "0.9,0.8,0.6" per position) and, for
+    `draft`, a `draft_model`, as the CLI's --spec options.
 
     `layout` is "tp=8,pp=2,ep=16,dp=4" or a ParallelPlan (default: tensor parallel over all chips
     within the scale-up domain). Without `concurrency`, all requests are queued: the largest batch
@@ -312,7 +320,10 @@ def predict(model: ModelRef, chip: ChipRef | None = None, system: SystemRef | No
                             f"{dp * plan.chips_per_replica} chips, but the system has {sysspec.num_chips}")
     if plan is None:
         plan = ParallelPlan(tp=min(sysspec.num_chips, sysspec.scale_up_chips))
-    p = _predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency)
+    stack = load_stack(sysspec.chip.software_stack)
+    sp = resolve_spec(m, spec, spec_tokens, spec_acceptance, load_model(draft_model) if draft_model else None,
+                      tuple(stack.capabilities.spec_methods), stack.id)
+    p = _predict(m, sysspec, Workload(input_tokens, output_tokens), plan, precision, concurrency, spec=sp)
     money = money_fields(sysspec.chip, sysspec.num_chips, p.output_tokens_per_s,
                          p.output_tokens_per_s * input_tokens / output_tokens, p.power_w,
                          parse_cost_basis(cost_basis), hosts=sysspec.hosts).to_dict()
@@ -338,17 +349,22 @@ def compare(model: ModelRef = "gpt-oss-120b", systems: list[SystemRef] | None = 
 def plan(model: ModelRef, system: SystemRef, chips: int | None = None, precision: str | None = None,
          input_tokens: int = 2048, output_tokens: int = 256, slo_ttft_s: float | None = None,
          slo_tpot_s: float | None = None, objective: str = "throughput", chip_hour_usd: float | None = None,
-         usd_per_kwh: float = 0.0) -> PlanResult:
-    """Every layout and batch size of a model on a system: the Pareto frontier (tokens/s per chip
-    against tokens/s per user) and the best point per objective (throughput, tokens-per-joule, cost)."""
+         usd_per_kwh: float = 0.0, spec: str = "auto", spec_tokens: int | None = None,
+         spec_acceptance: str | float | None = None, draft_model: ModelRef | None = None,
+         disaggregate: bool = True) -> PlanResult:
+    """Every layout, speculative method and batch size of a model on a system that its stack runs
+    (as `jalapeno plan`): the Pareto frontier (tokens/s per chip against tokens/s per user) and
+    the best point per objective (throughput, tokens-per-joule, cost). `spec="auto"` searches every
+    method the stack and model run; `disaggregate` also tries prefill/decode pools."""
     if objective not in OBJECTIVES:
         raise JalapenoError(f"objective must be one of {', '.join(OBJECTIVES)}, got '{objective}'")
     if objective == "cost" and chip_hour_usd is None:
         raise JalapenoError("objective 'cost' needs chip_hour_usd (the catalog holds no prices)")
     m = load_model(model)
     s = load_system(system, chips)
+    req = SpecRequest(spec, spec_tokens, spec_acceptance, load_model(draft_model) if draft_model else None)
     res = plan_deployment(m, s, Workload(input_tokens, output_tokens), precision, slo_ttft_s, slo_tpot_s,
-                          chip_hour_usd, usd_per_kwh)
+                          chip_hour_usd, usd_per_kwh, spec=req, disaggregate=disaggregate)
     if not res.points:
         raise JalapenoError(f"no layout of {m.id} on {s.num_chips} x {s.chip.id} meets the bounds")
     return PlanResult(m.id, s.chip.id, s.num_chips, objective, res)

@@ -28,6 +28,7 @@ from jalapeno.stacks import StackProfile, load_stack
 
 OBJECTIVES = ("throughput", "tokens-per-joule", "cost")
 _GRID = batch_grid(1 << 20, per_doubling=4)
+SERVER_CHIPS = 8  # chips of one server, the unit a stack's serving concurrency limit counts in
 
 
 @dataclass
@@ -135,9 +136,12 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         split = (disaggregated(setup, wl, grid, results, [sp for sp, _ in usable], pool, pool_t, pool_e)
                  if pool else None)
         replicas = setup.replicas
-        # A co-located server is run at most at the stack's largest public concurrency (its
-        # capabilities); disaggregated decode pools at the multi-node recipes' larger ones.
-        cap = stack.capabilities.concurrency_limit(system.chip.id) or b_top
+        # A co-located replica is run at most at the stack's largest public serving concurrency
+        # (its capabilities), counted per 8-chip server, the unit the public single-node
+        # configurations sweep (a wide-EP replica over 64 chips takes 8 servers' worth);
+        # disaggregated decode pools at the multi-node recipes' larger ones.
+        limit = stack.capabilities.concurrency_limit(system.chip.id)
+        cap = limit * max(1, plan.chips_per_replica // SERVER_CHIPS) if limit else b_top
         for j, ((sp, b_sp), r) in enumerate(zip(usable, results, strict=True)):
             sp_label = sp.label()
             variants = [(r, None)]
