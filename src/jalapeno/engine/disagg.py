@@ -59,8 +59,8 @@ def disaggregated(setup, wl, grid: np.ndarray, results: list[dict], specs, pool:
     idle = chip.power.idle_w
     out = []
     for sp, r in zip(specs, results, strict=True):
-        t_dec, e_dec = r["t_decode"], r["e_decode"]
-        emit = grid * sp.tokens_per_step / (t_dec * pp)  # output tokens/s of one decode replica
+        t_dec, e_dec, step_dec = r["t_decode"], r["e_decode"], r["step_decode"]
+        emit = grid * sp.tokens_per_step / step_dec  # output tokens/s of one decode replica
         need = emit / wl.output_tokens  # prompts/s it consumes
         x = need / capacity
         n_p = np.clip(np.round(n_rep * x / (1 + x)), 1, n_rep - 1)
@@ -70,7 +70,7 @@ def disaggregated(setup, wl, grid: np.ndarray, results: list[dict], specs, pool:
         power = cpr * (n_d * e_dec / t_dec + n_p * (util * e_full / t_full + (1 - util) * idle)) \
             + s.system.host_power_w
         ttft = chunks * t_one * pp + util * t_full / 2 + transfer
-        tpot = t_dec * pp / sp.tokens_per_step
+        tpot = step_dec / sp.tokens_per_step
         out.append({"throughput": tput, "tpot": tpot, "tpot_p50": tpot, "tpot_p99": tpot, "ttft": ttft,
                     "power": power, "prefill_replicas": n_p, "decode_replicas": n_d})
     return out

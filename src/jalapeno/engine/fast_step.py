@@ -39,7 +39,7 @@ from jalapeno.kernels.attention import (
     prefill_attention_cost,
     prefill_time,
 )
-from jalapeno.kernels.execution import step_time
+from jalapeno.kernels.execution import pipeline_time, step_time
 from jalapeno.kernels.gemm import compute_format
 from jalapeno.models.lowering import (
     CONTEXT_OPS,
@@ -240,7 +240,9 @@ class FastStep:
         # The power cap per microbatch stage time, then pp stages of it (as engine.power.cap_step).
         time, energy, _ = cap_step(float(time), float(energy + flops * self.j_per_flop + hbm * self.j_per_byte),
                                    self.power)
-        return StepEstimate(time * pp, energy * pp * self.chips)
+        # pp stages of it, the host scheduling once per microbatch (as engine.predict).
+        return StepEstimate(pipeline_time(time, pp, self._stack.host_step_s, min(1.0, outs / pp)),
+                            energy * pp * self.chips)
 
 
 def _interp(table: list[tuple[float, float]], x: float) -> tuple[float, float]:

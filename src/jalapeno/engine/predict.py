@@ -34,6 +34,7 @@ from jalapeno.engine.step import step_cost
 from jalapeno.errors import DoesNotFitError, JalapenoError
 from jalapeno.formats import Precision, precision_for
 from jalapeno.hardware.spec import SystemSpec
+from jalapeno.kernels.execution import pipeline_time
 from jalapeno.models.lowering import Batch
 from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
@@ -251,8 +252,16 @@ def _steady(s: Setup, B: np.ndarray, sh: dict, time: np.ndarray, energy: np.ndar
     t_dec, t_pre, t_one = time[:n], time[n:2 * n], time[2 * n:]
     t_mean = frac * t_pre + (1 - frac) * t_dec
     e_mean = frac * energy[n:2 * n] + (1 - frac) * energy[:n]
-    tpot = t_mean * pp / gain
-    tput = s.replicas * B * gain / (t_mean * pp)
+    # A replica step through the pipeline's stages (the host schedules once per microbatch).
+    host, fill = s.stack.host_step_s, np.minimum(B / pp, 1.0)
+
+    def through(t):
+        return pipeline_time(t, pp, host, fill, mx=np.maximum)
+
+    step_dec, step_pre = through(t_dec), through(t_pre)
+    step_mean = frac * step_pre + (1 - frac) * step_dec
+    tpot = step_mean / gain
+    tput = s.replicas * B * gain / step_mean
     chips = s.system.num_chips
     power = wall_power_w(s.system, chips * e_mean / t_mean)
     # A random arrival lands in a step of size-biased length E[t^2] / E[t] and waits for the rest
@@ -266,13 +275,14 @@ def _steady(s: Setup, B: np.ndarray, sh: dict, time: np.ndarray, energy: np.ndar
     chunk = sh["chunk"]
     others = np.minimum(sh["new_prompts"] * sh["prompt"] * biased / t_mean, np.maximum(sh["room"] - chunk, 0.0))
     t_mine = np.maximum(t_one + others / chunk * (t_one - t_dec), t_pre)
-    ttft = residual + sh["chunks"] * t_mine * pp
+    step_mine = through(t_mine)
+    ttft = residual + sh["chunks"] * step_mine
     # Inter-token gaps: the decode-only step most users see, and a step carrying a chunk.
-    p50 = np.where(frac < 0.5, t_dec, t_pre) * pp / gain
-    p99 = np.where(frac > 0.01, t_mine, t_dec) * pp / gain
+    p50 = np.where(frac < 0.5, step_dec, step_pre) / gain
+    p99 = np.where(frac > 0.01, step_mine, step_dec) / gain
     return {"B": B, "tpot": tpot, "tpot_p50": p50, "tpot_p99": p99, "throughput": tput, "power": power,
             "ttft": ttft, "chunks": sh["chunks"], "prefill_fraction": np.minimum(frac, 1.0),
-            "t_decode": t_dec, "e_decode": energy[:n]}
+            "t_decode": t_dec, "step_decode": step_dec, "e_decode": energy[:n]}
 
 
 def predict(model: ModelSpec, system: SystemSpec, wl: Workload, plan: ParallelPlan | None = None,

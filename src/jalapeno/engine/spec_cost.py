@@ -46,7 +46,10 @@ class DraftCost:
     energy_j: np.ndarray
 
 
-def _draft_plan(draft: ModelSpec, plan: ParallelPlan) -> ParallelPlan:
+def _draft_plan(draft: ModelSpec, plan: ParallelPlan, layers_across_chips: bool = False) -> ParallelPlan:
+    """The draft's layout inside the target's replica: its tensor-parallel group, and on a stack
+    that places layers chip by chip (weights in SRAM) the target's pipeline too, as far as the
+    draft has layers."""
     heads = draft.layers[0].attention.heads
     tp = plan.tp
     while tp > 1 and heads % tp:
@@ -57,7 +60,8 @@ def _draft_plan(draft: ModelSpec, plan: ParallelPlan) -> ParallelPlan:
         ep = plan.ep if experts % plan.ep == 0 else 1
         if ep <= tp and tp % ep:
             ep = 1
-    return ParallelPlan(tp=tp, pp=1, ep=ep)
+    pp = min(plan.pp, draft.num_layers) if layers_across_chips else 1
+    return ParallelPlan(tp=tp, pp=pp, ep=ep)
 
 
 def draft_setup(setup) -> DraftSetup:
@@ -66,7 +70,8 @@ def draft_setup(setup) -> DraftSetup:
     prec = setup.prec
     if spec.method == "eagle":
         prec = Precision("bf16", "bf16", prec.kv_cache)
-    return DraftSetup(draft, _draft_plan(draft, setup.plan), prec, setup)
+    spread = setup.stack.capabilities.pp_to_layers
+    return DraftSetup(draft, _draft_plan(draft, setup.plan, spread), prec, setup)
 
 
 def draft_weight_bytes(setup) -> float:

@@ -26,6 +26,7 @@ below are published measurements; override them with `--spec-acceptance`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -104,7 +105,8 @@ class SpecDecoding:
     def label(self) -> str:
         if not self.enabled:
             return "none"
-        return f"{self.method} k={self.tokens} ({self.tokens_per_step:.2f} tokens/step)"
+        draft = f"{self.draft_model.id}, " if self.method == "draft" and self.draft_model is not None else ""
+        return f"{self.method} k={self.tokens} ({draft}{self.tokens_per_step:.2f} tokens/step)"
 
     def short_label(self) -> str:
         return "none" if not self.enabled else f"{self.method} k={self.tokens}"
@@ -164,8 +166,11 @@ def resolve_spec(model: ModelSpec, method: str | None, tokens: int | None = None
     elif method == "eagle":
         head = eagle_head(model)
     elif method == "draft":
+        draft_model = draft_model or catalog_draft(model)
         if draft_model is None:
-            raise JalapenoError("--spec draft needs --draft-model (a catalog model id or config.json path)")
+            raise JalapenoError(f"--spec draft: the catalog has no draft for {model.id} (a model with its "
+                                f"vocabulary of {model.vocab} tokens and at most a quarter of its active "
+                                f"parameters); give --draft-model (a catalog model id or config.json path)")
         if draft_model.vocab != model.vocab:
             raise JalapenoError(f"--draft-model {draft_model.id}: its vocabulary has {draft_model.vocab} tokens, "
                                 f"{model.id}'s has {model.vocab}; a draft must share the target's tokenizer")
@@ -185,8 +190,38 @@ class SpecRequest:
 
 
 # Methods searched by default: those whose default acceptance is a published measurement for the
-# model family (ngram depends on the text being repeated; draft needs a draft model named).
-AUTO_METHODS = ("eagle", "mtp")
+# model family, and a draft model where the catalog holds one for the target (ngram depends on
+# the text being repeated).
+AUTO_METHODS = ("eagle", "mtp", "draft")
+# A draft pays off only when a pass of it is much cheaper than one of the target (Leviathan et
+# al. 2023: c, the draft/target cost ratio, must be small); the automatic search takes drafts of
+# at most this share of the target's active parameters.
+DRAFT_MAX_ACTIVE_SHARE = 0.25
+
+
+@lru_cache(maxsize=64)
+def _catalog_draft(target_id: str, vocab: int, active: int) -> str | None:
+    from jalapeno.models.config import load_model, model_ids  # the catalog, loaded on first use
+
+    best = None
+    for mid in model_ids():
+        if mid == target_id:
+            continue
+        m = load_model(mid)
+        if m.vocab == vocab and m.active_params <= DRAFT_MAX_ACTIVE_SHARE * active:
+            if best is None or (m.total_params, m.id) < (best.total_params, best.id):
+                best = m
+    return best.id if best else None
+
+
+def catalog_draft(model: ModelSpec) -> ModelSpec | None:
+    """The draft the automatic search pairs with `model`: the smallest catalog model (by weights)
+    with the same vocabulary and at most a quarter of its active parameters (Llama-3.3-70B and
+    -405B: Llama-3.1-8B, as Cerebras and Groq serve them); None where the catalog has none."""
+    from jalapeno.models.config import load_model
+
+    mid = _catalog_draft(model.id, model.vocab, model.active_params)
+    return load_model(mid) if mid else None
 
 
 def spec_options(model: ModelSpec, stack, request: SpecRequest | None) -> list[SpecDecoding]:
@@ -195,9 +230,15 @@ def spec_options(model: ModelSpec, stack, request: SpecRequest | None) -> list[S
     if request is None or request.method in (None, "auto"):
         out = [NO_SPEC]
         for m in AUTO_METHODS:
-            if m in supported and (m != "mtp" or model.mtp_layers):
-                out.append(resolve_spec(model, m, request.tokens if request else None,
-                                        request.acceptance if request else None, supported=supported))
+            if m not in supported or (m == "mtp" and not model.mtp_layers):
+                continue
+            draft = None
+            if m == "draft":
+                draft = (request.draft_model if request else None) or catalog_draft(model)
+                if draft is None:
+                    continue
+            out.append(resolve_spec(model, m, request.tokens if request else None,
+                                    request.acceptance if request else None, draft, supported=supported))
         return out
     return [resolve_spec(model, request.method, request.tokens, request.acceptance, request.draft_model,
                          supported, stack.id)]

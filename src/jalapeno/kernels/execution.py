@@ -102,3 +102,15 @@ def step_time(chip: ChipSpec, stack: StackProfile, device_s, launches, layers: f
     if stack.async_host:
         return (1.0 - g) * host + mx(device_s, g * host + launch)
     return host + mx(device_s, launch)
+
+
+def pipeline_time(stage_s, pp: int, host_s: float, fill, mx=max):
+    """One replica step through `pp` pipeline stages from one stage's step time (`step_time`, the
+    host's scheduling `host_s` included once). The host prepares each microbatch while the
+    devices run the others: a full pipeline (`fill` 1, at least pp microbatches) ticks at the
+    longer of a stage's device time and the host's; a lone sequence (`fill` 1/pp) pays the host
+    once and then every stage in turn, as an SRAM-resident pipeline (Groq, Cerebras) runs a
+    single stream. Scalars with mx=max, numpy arrays with mx=np.maximum."""
+    if pp <= 1:
+        return stage_s
+    return host_s + pp * mx(stage_s - host_s, host_s * fill)
