@@ -68,6 +68,11 @@ def validate_cmd(
                 f.predicted_tok_s_per_gpu if f.predicted_tok_s_per_gpu is not None else "unreachable",
                 f"{f.error_pct:+.1f}" if f.error_pct is not None else f"(fastest {f.best_tok_s_per_user:.1f})",
                 f.method] for f in res.frontier])
+        table("Single stream: the fastest tokens/s per user `plan` reaches against published one-user speeds",
+              ["row", "measured", "planned", "error %", "planner's method"],
+              [[r.label, r.measured_tok_s_per_user,
+                r.predicted_tok_s_per_user if r.predicted_tok_s_per_user is not None else "not planned",
+                f"{r.error_pct:+.1f}" if r.error_pct is not None else "", r.method] for r in res.single_stream])
     s = summary
     table("Summary (absolute percentage error)", ["set", "rows", "median %", "p90 %", "signed median %"],
           [[name, d["count"], d["median_abs_error_pct"], d["p90_abs_error_pct"], d.get("median_signed_error_pct")]
@@ -82,7 +87,10 @@ def validate_cmd(
               if "inferencex" in s else [])
            + ([(f"InferenceX frontier via plan ({s['inferencex_frontier']['unreachable']} of "
                 f"{s['inferencex_frontier']['points']} unreachable)", s["inferencex_frontier"])]
-              if "inferencex_frontier" in s else [])])
+              if "inferencex_frontier" in s else [])
+           + ([(f"single stream via plan ({s['single_stream']['not_planned']} of "
+                f"{s['single_stream']['rows']} not planned)", s["single_stream"])]
+              if "single_stream" in s else [])])
     table("Fitted parameters (shared by every device of a stack)", ["stack", "parameter", "value"],
           [[sid, k, v] for sid, p in params.items() for k, v in p.items()])
     console.print(f"{len(res.skipped)} rows skipped (not covered by the catalog or a stack profile); "

@@ -66,6 +66,7 @@ class StackProfile(BaseModel):
     runtime_reserve_gb: float = Field(default=2.0, ge=0)
     blocks_per_unit: int = Field(default=4, ge=1)
     fit_params: tuple[str, ...] = FITTED  # the subset `--refit` moves (few rows -> few parameters)
+    fit_serving_rows: bool = False  # `--refit` also fits the InferenceX serving points of its chips
     notes: dict[str, str] = Field(default_factory=dict)
     # The span each assumed or weakly fitted parameter may take (`jalapeno sensitivity` varies them).
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)

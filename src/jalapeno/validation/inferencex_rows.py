@@ -117,28 +117,28 @@ def _spec(model, text: str):
     return None
 
 
-def _colocated(row: IxRow, model, cand: Candidate, wl: Workload) -> tuple[float, float, int]:
+def _colocated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None) -> tuple[float, float, int]:
     plan = cand.decode.plan(model.is_moe)
     system = make_system(row.chip, plan.chips_per_replica)
-    setup = make_setup(model, system, plan, row.precision, spec=_spec(model, cand.spec))
+    setup = make_setup(model, system, plan, row.precision, stack, spec=_spec(model, cand.spec))
     b_max, _, _, _ = max_batch(setup, wl)
     b = min(row.concurrency, b_max)
     r = evaluate(setup, wl, [b])
     return float(r["throughput"][0]), float(1.0 / r["tpot"][0]), plan.chips_per_replica
 
 
-def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload) -> tuple[float, float, int]:
+def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None) -> tuple[float, float, int]:
     d, p = cand.decode, cand.prefill
     assert p is not None  # only called for disaggregated candidates
     dplan, pplan = d.plan(model.is_moe), p.plan(model.is_moe)
-    dsetup = make_setup(model, make_system(row.chip, dplan.chips_per_replica), dplan, row.precision,
+    dsetup = make_setup(model, make_system(row.chip, dplan.chips_per_replica), dplan, row.precision, stack,
                         spec=_spec(model, cand.spec))
     b_max, _, _, _ = max_batch(dsetup, wl)
     b = min(row.concurrency / d.workers, b_max)
     r = evaluate(dsetup, wl, [b])
     gain = dsetup.spec.tokens_per_step
-    emit = b * gain / (float(r["t_decode"][0]) * dplan.pp)  # one decode worker's output tokens/s
-    psetup = make_setup(model, make_system(row.chip, pplan.chips_per_replica), pplan, row.precision)
+    emit = b * gain / float(r["step_decode"][0])  # one decode worker's output tokens/s
+    psetup = make_setup(model, make_system(row.chip, pplan.chips_per_replica), pplan, row.precision, stack)
     budget = psetup.stack.max_num_tokens
     prompts = max(budget // wl.input_tokens, 1)
     groups = pplan.attn_dp
@@ -151,7 +151,12 @@ def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload) -> tuple[fl
     return tput, float(1.0 / r["tpot_p50"][0]), gpus
 
 
-def predict_row(row: IxRow) -> None:
+def stack_of(row: IxRow) -> str:
+    return make_system(row.chip, 1).chip.software_stack
+
+
+def predict_row(row: IxRow, stack=None) -> None:
+    """`stack`: a profile to predict with instead of the chip's own (validate --refit)."""
     model = load_model(row.model)
     wl = Workload(max(int(round(0.9 * row.isl)), 1), max(int(round(0.9 * row.osl)), 1))
     total_per_output = (wl.input_tokens + wl.output_tokens) / wl.output_tokens
@@ -159,7 +164,7 @@ def predict_row(row: IxRow) -> None:
     for cand in row.candidates:
         try:
             fn = _disaggregated if cand.prefill else _colocated
-            tput, user, gpus = fn(row, model, cand, wl)
+            tput, user, gpus = fn(row, model, cand, wl, stack)
         except JalapenoError as exc:
             row.notes.append(f"{cand.text}: {exc}")
             continue

@@ -13,6 +13,7 @@ from jalapeno.validation.inferencex_frontier import FrontierPoint, frontier_poin
 from jalapeno.validation.inferencex_rows import IxRow, predict_inferencex
 from jalapeno.validation.kernel_rows import KernelRow, kernel_rows
 from jalapeno.validation.power_rows import PowerCase, run_power_rows
+from jalapeno.validation.single_stream_rows import SingleStreamRow, predict_single_streams
 
 
 def error_summary(errors_pct) -> dict:
@@ -34,6 +35,7 @@ class ValidationResult:
     power: list[PowerCase] = field(default_factory=list)
     inferencex: list[IxRow] = field(default_factory=list)
     frontier: list[FrontierPoint] = field(default_factory=list)
+    single_stream: list[SingleStreamRow] = field(default_factory=list)
 
     def summary(self) -> dict:
         out: dict[str, Any] = {"end_to_end": error_summary([c.error_pct for c in self.cases])}
@@ -55,6 +57,10 @@ class ValidationResult:
             out["inferencex"] = {**error_summary([r.error_pct for r in fitted]),
                                  "rows": len(self.inferencex), "predicted": len(fitted),
                                  "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
+        if self.single_stream:
+            planned = [r.error_pct for r in self.single_stream if r.error_pct is not None]
+            out["single_stream"] = {**error_summary(planned), "rows": len(self.single_stream),
+                                    "not_planned": len(self.single_stream) - len(planned)}
         if self.frontier:
             reached = [f.error_pct for f in self.frontier if f.error_pct is not None]
             out["inferencex_frontier"] = {**error_summary(reached), "points": len(self.frontier),
@@ -95,6 +101,11 @@ class ValidationResult:
                                           "error_pct": f.error_pct,
                                           "fastest_tokens_per_s_per_user": f.best_tok_s_per_user,
                                           "method": f.method} for f in self.frontier],
+            "single_stream_rows": [{"label": r.label, "model": r.model, "system": r.system, "spec": r.spec,
+                                    "measured_tokens_per_s_per_user": r.measured_tok_s_per_user,
+                                    "predicted_tokens_per_s_per_user": r.predicted_tok_s_per_user,
+                                    "error_pct": r.error_pct, "method": r.method, "notes": r.notes,
+                                    "source": r.source} for r in self.single_stream],
         }
 
 
@@ -122,4 +133,5 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         predict_servers(server_cases)
     ix = predict_inferencex() if inferencex else []
     frontier = frontier_points(ix) if inferencex else []
-    return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix, frontier)
+    single = predict_single_streams() if inferencex else []
+    return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix, frontier, single)
