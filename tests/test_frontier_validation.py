@@ -49,6 +49,10 @@ def test_validate_reports_the_frontier_summary():
     assert fr["points"] == 40 and 0 <= fr["unreachable"] <= 40
     assert fr["count"] + fr["unreachable"] == 40 and math.isfinite(fr["median_abs_error_pct"])
     assert len(s["inferencex_frontier_rows"]) == 40
+    # $/Mtoken follows from throughput at the source's own GPU-hour rates (the 20 rows that publish it).
+    usd = s["summary"]["inferencex"]["usd_per_mtok"]
+    assert usd["count"] == 20 and usd["median_abs_error_pct"] <= 25.0
+    assert fr["usd_per_mtok"]["count"] == 20
 
 
 def test_api_plan_searches_speculative_methods_as_the_cli_does():

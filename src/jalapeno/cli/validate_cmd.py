@@ -83,10 +83,12 @@ def validate_cmd(
            + [(f"power: {k.replace('_', ' ')}", d) for k, d in s.get("power", {}).items()]
            + [(f"kernels: {k} (H100)", d) for k, d in s["kernels"].items()]
            + ([("InferenceX calibration (tokens/s per GPU)", s["inferencex"]),
-               ("  InferenceX tokens/s per user", s["inferencex"]["tokens_per_s_per_user"])]
+               ("  InferenceX tokens/s per user", s["inferencex"]["tokens_per_s_per_user"]),
+               ("  InferenceX $/Mtoken at the source's GPU-hour rate", s["inferencex"]["usd_per_mtok"])]
               if "inferencex" in s else [])
            + ([(f"InferenceX frontier via plan ({s['inferencex_frontier']['unreachable']} of "
-                f"{s['inferencex_frontier']['points']} unreachable)", s["inferencex_frontier"])]
+                f"{s['inferencex_frontier']['points']} unreachable)", s["inferencex_frontier"]),
+               ("  its $/Mtoken at the source's GPU-hour rate", s["inferencex_frontier"]["usd_per_mtok"])]
               if "inferencex_frontier" in s else [])
            + ([(f"single stream via plan ({s['single_stream']['not_planned']} of "
                 f"{s['single_stream']['rows']} not planned)", s["single_stream"])]

@@ -32,6 +32,7 @@ class FrontierPoint:
     predicted_tok_s_per_gpu: float | None  # None: the planner cannot reach the per-user speed
     best_tok_s_per_user: float  # the fastest per-user speed the planner reaches
     method: str
+    usd_error_pct: float | None = None  # $/Mtoken at the planned throughput against the source's
 
     @property
     def error_pct(self) -> float | None:
@@ -66,8 +67,11 @@ def frontier_point(row: IxRow) -> FrontierPoint:
                              "unreachable")
     best = max(ok, key=lambda p: p.output_tokens_per_s_per_chip)
     total_per_output = (wl.input_tokens + wl.output_tokens) / wl.output_tokens
-    return FrontierPoint(row.label, row.measured_tok_s_per_gpu, row.measured_tok_s_per_user,
-                         best.output_tokens_per_s_per_chip * total_per_output, fastest, best.method)
+    planned = best.output_tokens_per_s_per_chip * total_per_output
+    usd = None if row.published_usd_per_mtok is None else \
+        (row.usd_per_mtok(planned) / row.published_usd_per_mtok - 1) * 100
+    return FrontierPoint(row.label, row.measured_tok_s_per_gpu, row.measured_tok_s_per_user, planned, fastest,
+                         best.method, usd)
 
 
 def frontier_points(rows: list[IxRow]) -> list[FrontierPoint]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from jalapeno.economics.cloud import cloud_price
 from jalapeno.engine.predict import Workload, evaluate, make_setup, max_batch
 from jalapeno.engine.speculative import resolve_spec
 from jalapeno.engine.step import step_cost
@@ -74,6 +75,7 @@ class IxRow:
     measured_tok_s_per_user: float
     candidates: list[Candidate]
     source: str
+    published_usd_per_mtok: float | None = None  # per million total tokens, at the source's GPU-hour rate
     predicted_tok_s_per_gpu: float = float("nan")
     predicted_tok_s_per_user: float = float("nan")
     layout: str = ""
@@ -82,6 +84,17 @@ class IxRow:
     @property
     def error_pct(self) -> float:
         return (self.predicted_tok_s_per_gpu / self.measured_tok_s_per_gpu - 1) * 100
+
+    def usd_per_mtok(self, tok_s_per_gpu: float) -> float:
+        """Dollars per million total tokens at the chip's committed GPU-hour rate (economics/data:
+        the rate the source itself prices GPUs at), from a throughput per GPU."""
+        return cloud_price(self.chip, "committed").usd_per_chip_hour / (tok_s_per_gpu * 3600 / 1e6)
+
+    @property
+    def usd_error_pct(self) -> float | None:
+        if self.published_usd_per_mtok is None or not np.isfinite(self.predicted_tok_s_per_gpu):
+            return None
+        return (self.usd_per_mtok(self.predicted_tok_s_per_gpu) / self.published_usd_per_mtok - 1) * 100
 
     @property
     def user_error_pct(self) -> float:
@@ -107,7 +120,8 @@ def inferencex_rows() -> list[IxRow]:
         label = f"{r['model']} {r['gpu']} {r['framework']} {r['isl']}/{r['osl']} c={r['concurrency']}"
         out.append(IxRow(label, r["model"], CHIPS[r["gpu"]], r["framework"], r["precision"], int(r["isl"]),
                          int(r["osl"]), int(r["concurrency"]), float(r["tok_s_per_gpu"]),
-                         float(r["tok_s_per_user"]), cands, f"{r['source']}; layouts: {r['layout_source']}"))
+                         float(r["tok_s_per_user"]), cands, f"{r['source']}; layouts: {r['layout_source']}",
+                         float(r["usd_per_mtok"]) if r["usd_per_mtok"] else None))
     return out
 
 

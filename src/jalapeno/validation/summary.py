@@ -56,7 +56,9 @@ class ValidationResult:
             fitted = [r for r in self.inferencex if np.isfinite(r.predicted_tok_s_per_gpu)]
             out["inferencex"] = {**error_summary([r.error_pct for r in fitted]),
                                  "rows": len(self.inferencex), "predicted": len(fitted),
-                                 "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted])}
+                                 "tokens_per_s_per_user": error_summary([r.user_error_pct for r in fitted]),
+                                 "usd_per_mtok": error_summary([e for r in fitted
+                                                                if (e := r.usd_error_pct) is not None])}
         if self.single_stream:
             planned = [r.error_pct for r in self.single_stream if r.error_pct is not None]
             out["single_stream"] = {**error_summary(planned), "rows": len(self.single_stream),
@@ -64,7 +66,9 @@ class ValidationResult:
         if self.frontier:
             reached = [f.error_pct for f in self.frontier if f.error_pct is not None]
             out["inferencex_frontier"] = {**error_summary(reached), "points": len(self.frontier),
-                                          "unreachable": len(self.frontier) - len(reached)}
+                                          "unreachable": len(self.frontier) - len(reached),
+                                          "usd_per_mtok": error_summary([e for f in self.frontier
+                                                                         if (e := f.usd_error_pct) is not None])}
         return out
 
     def to_dict(self) -> dict:
