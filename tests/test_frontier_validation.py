@@ -12,6 +12,7 @@ from jalapeno.engine.planner import SERVER_CHIPS, plan_deployment
 from jalapeno.engine.predict import Workload
 from jalapeno.hardware.catalog import make_system
 from jalapeno.models.config import load_model
+from jalapeno.network.parallel import ParallelPlan
 from jalapeno.stacks import load_stack
 from jalapeno.validation.inferencex_frontier import frontier_point
 from jalapeno.validation.inferencex_rows import inferencex_rows
@@ -26,7 +27,8 @@ def test_colocated_points_stay_within_the_stacks_serving_concurrency():
     m, wl = load_model("gpt-oss-120b"), Workload(1024, 1024)
     for chip, limit in (("h100-sxm", 64), ("b200", 256), ("mi300x", 64)):
         caps = load_stack(make_system(chip, 8).chip.software_stack).capabilities
-        assert caps.concurrency_limit(chip) == limit and caps.sources.get("max_concurrency_per_replica")
+        assert caps.for_chip(chip).max_concurrency_per_replica == limit
+        assert caps.sources.get("max_concurrency_per_replica")
         res = plan_deployment(m, make_system(chip, 8), wl)
         colocated = [p for p in res.points if not p.disaggregated]
         assert colocated and max(_per_server(p) for p in colocated) <= limit
@@ -73,3 +75,13 @@ def test_committed_gpu_hour_is_the_benchmarks_own_rate():
     price = cloud_price("b200", "committed")
     assert price is not None and price.usd_per_chip_hour == 1.95 and "InferenceX" in price.source
     assert round(price.usd_per_chip_hour / (12_981 * 3600 / 1e6), 2) == 0.04
+
+
+def test_per_chip_capabilities_apply_where_the_public_configurations_differ():
+    caps = load_stack("vllm-rocm").capabilities
+    assert caps.attention_dp and caps.sources["by_chip"]
+    assert not caps.for_chip("mi300x").attention_dp and caps.for_chip("mi355x").attention_dp
+    res = plan_deployment(load_model("deepseek-r1"), make_system("mi325x", 8), Workload(1024, 1024))
+    assert res.points and all(ParallelPlan.parse(p.layout)[0].attn_dp == 1 for p in res.points)
+    wide = plan_deployment(load_model("deepseek-r1"), make_system("mi355x", 8), Workload(1024, 1024))
+    assert any(ParallelPlan.parse(p.layout)[0].attn_dp > 1 for p in wide.points)

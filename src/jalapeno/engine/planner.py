@@ -89,6 +89,9 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
     from jalapeno.engine.compare import candidate_plans  # compare builds on the planner
 
     stack = stack or load_stack(system.chip.software_stack)
+    chip_caps = stack.capabilities.for_chip(system.chip.id)  # as the stack runs on this chip
+    if chip_caps is not stack.capabilities:
+        stack = stack.model_copy(update={"capabilities": chip_caps})
     if max_pp is not None:
         caps = stack.capabilities.model_copy(update={"max_pp": max_pp, "pp_to_layers": False})
         stack = stack.model_copy(update={"capabilities": caps})
@@ -140,7 +143,7 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
         # (its capabilities), counted per 8-chip server, the unit the public single-node
         # configurations sweep (a wide-EP replica over 64 chips takes 8 servers' worth);
         # disaggregated decode pools at the multi-node recipes' larger ones.
-        limit = stack.capabilities.concurrency_limit(system.chip.id)
+        limit = stack.capabilities.max_concurrency_per_replica
         cap = limit * max(1, plan.chips_per_replica // SERVER_CHIPS) if limit else b_top
         for j, ((sp, b_sp), r) in enumerate(zip(usable, results, strict=True)):
             sp_label = sp.label()

@@ -11,7 +11,7 @@ parameters of the same profile (profile.py) so the two evolve separately.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,8 +29,9 @@ class Capabilities(BaseModel):
     pp_to_layers: bool = False  # SRAM-resident stacks place layers chip by chip, up to one per chip
     kv_heads_beyond_tp: Literal["replicate", "split"] = "replicate"  # tp above the KV-head count
     max_concurrency_per_replica: int | None = Field(default=None, ge=1)  # the largest batch it is run at
-    # Where the public configurations run the stack on one chip at a lower serving concurrency.
-    max_concurrency_by_chip: dict[str, int] = Field(default_factory=dict)
+    # Where the public configurations run the stack differently on one chip: field overrides
+    # by chip id (e.g. {mi300x: {attention_dp: false, max_concurrency_per_replica: 64}}).
+    by_chip: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Activations an MXFP4 checkpoint runs with on chips with fp4 matrix units (W4A4 or W4A8).
     mxfp4_activations: Literal["fp4", "fp8"] = "fp4"
     sources: dict[str, str] = Field(default_factory=dict)
@@ -49,11 +50,18 @@ class Capabilities(BaseModel):
             raise ValueError(f"sources for unknown capabilities: {', '.join(unknown)}")
         if "none" not in self.spec_methods:
             raise ValueError("spec_methods must include none")
+        for chip, over in self.by_chip.items():
+            bad = sorted(set(over) - set(fields) | ({"by_chip", "sources"} & set(over)))
+            if bad:
+                raise ValueError(f"by_chip.{chip}: {', '.join(bad)} cannot be overridden per chip")
+            Capabilities.model_validate({**self.model_dump(exclude={"by_chip", "sources"}), **over,
+                                         "sources": {**self.sources, **{k: "by_chip" for k in over}}})
         return self
 
-    def concurrency_limit(self, chip_id: str) -> int | None:
-        """Most requests one co-located server of this stack is run with on `chip_id`."""
-        return self.max_concurrency_by_chip.get(chip_id, self.max_concurrency_per_replica)
+    def for_chip(self, chip_id: str) -> Capabilities:
+        """These capabilities as the stack runs on `chip_id` (its `by_chip` overrides applied)."""
+        over = self.by_chip.get(chip_id)
+        return self.model_copy(update={**over, "by_chip": {}}) if over else self
 
     def pipeline_limit(self, layers: int) -> int:
         return layers if self.pp_to_layers else min(self.max_pp, layers)
