@@ -83,3 +83,17 @@ def test_cost_die_file(tmp_path):
     f.write_text("node: N5\n")
     r = runner.invoke(app, ["cost", "--die", str(f)])
     assert r.exit_code == 2 and "execution" in r.output
+
+
+def test_fleet_defaults_plan_every_default_candidate():
+    # B200, GB200 NVL72, a TPU, Trainium and jalapeno-ref each get a plan on the built-in defaults;
+    # prefill chunks shorter than a stack's default are searched when its p99 TPOT needs them.
+    r = runner.invoke(app, ["fleet", "--json"])
+    assert r.exit_code == 0, r.output
+    plans = {p["candidate"]: p for p in json.loads(r.output)["plans"]}
+    assert {"b200", "gb200-nvl72", "trainium2", "jalapeno-ref"} <= set(plans)
+    assert any(c.startswith("tpu") for c in plans)
+    for p in plans.values():
+        assert p["chips"] > 0 and p["usd_per_million_output_tokens"] > 0 and p["output_tokens_per_s_per_mw"] > 0
+        assert p["slo_met"] or p["note"]  # a missed SLO is said, never hidden
+    assert sum(p["slo_met"] for p in plans.values()) >= 4

@@ -29,6 +29,7 @@ from jalapeno.models.spec import ModelSpec
 from jalapeno.network.parallel import ParallelPlan
 from jalapeno.serving.run import simulate
 from jalapeno.serving.scenario import parse_scenario
+from jalapeno.stacks import load_stack
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _plan_site(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, tr
     if ttft_budget <= 0:
         raise JalapenoError(f"--slo-ttft-ms {slo.ttft_s * 1e3:g} leaves nothing after a {rtt_s * 1e3:g} ms "
                             f"round trip (--rtt-ms)")
-    tpot = min(slo.tpot_p99_s, 1.0 / slo.min_tokens_per_s_per_user if slo.min_tokens_per_s_per_user else math.inf)
+    tpot = slo.tpot_p99_s  # the p99 gap bound; the per-user speed bounds the mean gap (_best_point)
     site_peak = traffic.peak_rate_per_s * share
     ttft99 = tpot99 = unit_rps = math.nan
     ok = False
@@ -166,35 +167,46 @@ def _plan_site(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, tr
     plan = ParallelPlan()
     for _ in range(3):
         try:
-            point = _best_point(name, model, system, wl, precision, ttft_budget, tpot)
+            point, budget = _best_point(name, model, system, wl, precision, ttft_budget, tpot,
+                                        d["prefill_chunk_tokens"]["values"], slo.min_tokens_per_s_per_user)
         except JalapenoError:
             if best is None:
                 raise
             break  # no faster point exists: keep the last one
         best = point
+        chunk = budget if budget is not None else chunk
         unit_rps = best.output_tokens_per_s_per_chip * n / wl.output_tokens
         units = max(1, math.ceil(site_peak / (unit_rps * d["peak_utilization"])))
         plan, _ = ParallelPlan.parse(best.layout)
-        for _ in range(3):
-            ttft99, tpot99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
-                                               site_peak / (units * best.replicas), d["simulation_s"], slo, seed)
-            if ttft99 + rtt_s <= slo.ttft_s or tpot99 > slo.tpot_p99_s:
-                break
-            units = math.ceil(units * 1.25)  # queueing at the peak: more units, less load each
-        ok = ttft99 + rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
-        if not ok and tpot99 > slo.tpot_p99_s:
-            # Shorter prefill chunks shorten the steps that carry a prompt (the p99 TPOT) at the
-            # price of later first tokens; the largest chunk meeting both SLOs is kept.
-            for size in d["prefill_chunk_tokens"]["values"]:
-                t99, p99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
-                                             site_peak / (units * best.replicas), d["simulation_s"], slo, seed, size)
-                if t99 + rtt_s <= slo.ttft_s and p99 <= slo.tpot_p99_s:
-                    ok, chunk, ttft99, tpot99 = True, size, t99, p99
+        # The serving simulator at the peak: the planner's chunk budget first, then shorter prefill
+        # chunks (they shorten the steps that carry a prompt, the p99 TPOT, at the price of later
+        # first tokens); at each, more units while queueing alone misses the TTFT.
+        sizes = [chunk, *(c for c in d["prefill_chunk_tokens"]["values"] if chunk is None or c < chunk)]
+        base_units = units
+        for size in sizes:
+            units = base_units
+            for _ in range(3):
+                ttft99, tpot99 = _simulate_replica(model.id, chip.id, plan, precision, traffic.profile,
+                                                   site_peak / (units * best.replicas), d["simulation_s"], slo,
+                                                   seed, size)
+                if ttft99 + rtt_s <= slo.ttft_s or tpot99 > slo.tpot_p99_s:
                     break
-        if ok or tpot99 <= slo.tpot_p99_s:
+                units = math.ceil(units * 1.25)  # queueing at the peak: more units, less load each
+            ok = ttft99 + rtt_s <= slo.ttft_s and tpot99 <= slo.tpot_p99_s
+            if ok or tpot99 <= slo.tpot_p99_s:
+                chunk = size
+                break  # met, or the TTFT misses: a shorter chunk would only lengthen it
+        if ok:
             break
-        # Even short chunks leave the p99 step too long: ask the planner for a faster point.
-        tpot *= 0.9 * slo.tpot_p99_s / tpot99
+        # Ask the planner for a faster point where the simulator saw a miss: even short chunks
+        # leave the p99 step too long, or the longest prompts wait too long for their first token
+        # (the planner's TTFT is the mean prompt's; the p99 is the long tail's).
+        if tpot99 > slo.tpot_p99_s:
+            tpot *= 0.9 * slo.tpot_p99_s / tpot99
+        if ttft99 + rtt_s > slo.ttft_s and math.isfinite(ttft99):
+            # the planner's (mean-prompt) TTFT, shortened by the share the simulated p99 misses by
+            # (at most 40 % at a time: a point a little faster may exist where a far faster one does not)
+            ttft_budget = min(ttft_budget, best.ttft_s * max(0.6, 0.9 * (slo.ttft_s - rtt_s) / ttft99))
     assert best is not None
     busy_w = best.output_tokens_per_s_per_chip / best.output_tokens_per_joule
     return SitePlan(share, rtt_s * 1e3, count, f"{best.layout},dp={best.replicas}", units, unit_rps,
@@ -202,12 +214,21 @@ def _plan_site(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, tr
 
 
 def _best_point(name: str, model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,
-                ttft_s: float, tpot_s: float):
-    res = plan_deployment(model, system, wl, precision, ttft_s, tpot_s, max_pp=2)
-    if not res.points:
-        raise JalapenoError(f"{name}: no layout of {model.id} meets TTFT <= {ttft_s * 1e3:.0f} ms and "
-                            f"TPOT <= {tpot_s * 1e3:.1f} ms")
-    return res.best["throughput"]
+                ttft_s: float, tpot_p99_s: float, budgets: list[int], min_tokens_per_s_per_user: float = 0.0):
+    """The highest-throughput point meeting the SLOs (mean TTFT, p99 TPOT, mean tokens/s per user)
+    at the stack's prefill token budget, else at the largest smaller budget (shorter chunks shorten
+    the steps that carry a prompt, the p99 TPOT): (point, the budget it needs or None for the
+    stack's own)."""
+    stack = load_stack(system.chip.software_stack)
+    for budget in [None, *(b for b in budgets if b < stack.max_num_tokens)]:
+        st = stack if budget is None else stack.model_copy(update={"max_num_tokens": budget})
+        res = plan_deployment(model, system, wl, precision, ttft_s, tpot_p99_s, max_pp=2, stack=st)
+        fast = [p for p in res.points if p.output_tokens_per_s_per_user >= min_tokens_per_s_per_user]
+        if fast:
+            return max(fast, key=lambda p: p.output_tokens_per_s_per_chip), budget
+    raise JalapenoError(f"{name}: no layout of {model.id} meets TTFT <= {ttft_s * 1e3:.0f} ms, p99 TPOT <= "
+                        f"{tpot_p99_s * 1e3:.1f} ms and {min_tokens_per_s_per_user:g} tokens/s per user, at "
+                        f"the stack's prefill chunk or one of {', '.join(str(b) for b in budgets)} tokens")
 
 
 def _simulate_replica(model: str, chip: str, plan: ParallelPlan, precision: str | None, profile: str,
