@@ -128,7 +128,7 @@ def _best_at(model: ModelSpec, system: SystemSpec, stack: StackProfile, plan: Pa
              around: float | None = None) -> tuple[float, float]:
     """(metric, batch per replica) at the layout, the batch re-chosen under the rate bound; (0, 0)
     when the variation makes the layout unable to meet it. `around`: search batches within a
-    factor of 8 of it only (a varied assumption moves the best batch by a few times at most).
+    factor of 3 of it only (a varied assumption within its range moves the best batch by less).
 
     The figures come straight from the vectorized sweep (predict.evaluate), without building a
     full Prediction (its latency breakdown is not needed here): one engine pass."""
@@ -137,12 +137,17 @@ def _best_at(model: ModelSpec, system: SystemSpec, stack: StackProfile, plan: Pa
         b_max = max_batch(setup, wl)[0]
     except JalapenoError:
         return 0.0, 0.0
-    grid = batch_grid(b_max)
+    full = batch_grid(b_max)
+    grid = full
     if around:
-        near = grid[(grid >= around / 8) & (grid <= around * 8)]
-        grid = near if near.size else grid
+        near = full[(full >= around / 3) & (full <= around * 3)]
+        grid = near if near.size else full
     r = evaluate(setup, wl, grid)
     ok = np.ones(grid.shape, dtype=bool) if not min_user_rate else (1.0 / r["tpot"] >= min_user_rate)
+    if not ok.any() and grid.size < full.size:  # the bound moved out of the window: search them all
+        grid = full
+        r = evaluate(setup, wl, grid)
+        ok = np.ones(grid.shape, dtype=bool) if not min_user_rate else (1.0 / r["tpot"] >= min_user_rate)
     if not ok.any():
         return 0.0, 0.0
     i = int(np.argmax(np.where(ok, r["throughput"], -1.0)))
