@@ -191,9 +191,10 @@ def predict_row(row: IxRow, stack=None) -> None:
     row.predicted_tok_s_per_gpu, row.predicted_tok_s_per_user, row.layout = best
 
 
-def predict_inferencex() -> list[IxRow]:
+def predict_inferencex(stacks: dict | None = None) -> list[IxRow]:
+    """Every row at its candidates; `stacks`: profiles by id to use instead of the shipped ones."""
     rows = inferencex_rows()
     for r in rows:
-        predict_row(r)
+        predict_row(r, (stacks or {}).get(stack_of(r)))
     return [r for r in rows if np.isfinite(r.predicted_tok_s_per_gpu)] + \
         [r for r in rows if not np.isfinite(r.predicted_tok_s_per_gpu)]

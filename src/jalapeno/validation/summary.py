@@ -135,7 +135,7 @@ def run_validation(stacks: dict[str, StackProfile] | None = None, server: bool =
         server_cases, server_skipped = load_server()
         skipped += server_skipped
         predict_servers(server_cases)
-    ix = predict_inferencex() if inferencex else []
+    ix = predict_inferencex(stacks) if inferencex else []
     frontier = frontier_points(ix) if inferencex else []
     single = predict_single_streams() if inferencex else []
     return ValidationResult(cases, skipped, kernels, used, server_cases, power, ix, frontier, single)
