@@ -57,3 +57,12 @@ def test_planned_single_streams_stay_near_the_published_speeds():
     assert errors[len(errors) // 2] <= 25.0  # the bound on held-out rows of this kind
     for r in rows:
         assert r.source.startswith("https://") and (r.error_pct is not None or r.method.startswith("not planned"))
+
+
+def test_a_model_whose_format_does_not_fit_is_planned_narrower_and_said_so():
+    m, system, wl = load_model("llama-3.3-70b"), load_system("groqrack-576").system_spec(), Workload(1000, 1000)
+    res = plan_deployment(m, system, wl)
+    assert res.points and "bf16 weights of llama-3.3-70b fit no layout" in res.note and "int8" in res.note
+    assert all(p.precision_short.startswith("int8") or "int8" in p.precision for p in res.points)
+    assert not plan_deployment(m, system, wl, "bf16").points  # a precision the user names is kept
+    assert plan_deployment(load_model("llama-3.1-8b"), system, wl).note == ""

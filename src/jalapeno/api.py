@@ -178,7 +178,7 @@ class PlanResult(Result):
         return {"model": self.model, "chip": self.chip, "chips": self.chips, "objective": self.objective,
                 "layouts_tried": r.layouts_tried, "layouts_feasible": r.layouts_feasible,
                 "best": {k: v.to_dict() for k, v in r.best.items()}, "frontier": self.rows(),
-                "rejected": r.rejected}
+                "rejected": r.rejected, **({"note": r.note} if r.note else {})}
 
 
 @dataclass(frozen=True)

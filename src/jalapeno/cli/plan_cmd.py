@@ -95,7 +95,8 @@ def plan_cmd(
     result = {"model": m.id, "chip": sysspec.chip.id, "chips": sysspec.num_chips, "objective": objective,
               "layouts_tried": res.layouts_tried, "layouts_feasible": res.layouts_feasible,
               "best": {k: money[id(v)] for k, v in res.best.items()},
-              "frontier": [money[id(p)] for p in res.frontier], "rejected": res.rejected}
+              "frontier": [money[id(p)] for p in res.frontier], "rejected": res.rejected,
+              **({"note": res.note} if res.note else {})}
 
     def page():
         from jalapeno.report.build import plan_section
@@ -123,7 +124,8 @@ def plan_cmd(
             " ".join(k for k, v in res.best.items() if v is p) or "-"] for p in shown])
     console.print(f"cost basis: {money[id(best)]['cost_basis']}: {money[id(best)]['cost_basis_source']}",
                   highlight=False, soft_wrap=True)
-    console.print(f"precision: {best.precision}", highlight=False)
+    console.print(f"precision: {best.precision}" + (f" ({res.note})" if res.note else ""), highlight=False,
+                  soft_wrap=True)
     console.print(f"best for {objective}: {best.method}, concurrency {best.concurrency}: "
                   f"{best.output_tokens_per_s_per_chip:,.0f} tokens/s/chip at "
                   f"{best.output_tokens_per_s_per_user:,.1f} tokens/s/user", highlight=False)

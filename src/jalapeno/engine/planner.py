@@ -75,6 +75,13 @@ class PlanResult:
     layouts_tried: int
     layouts_feasible: int
     rejected: dict[str, str]
+    note: str = ""  # e.g. the narrower format planned when the model's own does not fit
+
+
+# Narrower weight formats tried, in order, when a model's native format fits no layout and the
+# user named none: the chip's own 8-bit then 4-bit matrix formats (Groq serves Llama-3.3-70B on
+# 576 LPUs with 8-bit weights, where 16-bit ones do not fit in their SRAM).
+FALLBACK_FORMATS = (("fp8", "int8"), ("fp4", "int4"))
 
 
 def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None = None,
@@ -85,7 +92,30 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
     """`spec`: the speculative methods to search (None: none; SpecRequest("auto"): every method the
     stack and model run). `disaggregate`: also try prefill/decode pools where the stack has them.
     The CLI's plan and compare search both by default; a caller that checks a point in the serving
-    simulator (fleet) keeps the defaults, which that simulator reproduces."""
+    simulator (fleet) keeps the defaults, which that simulator reproduces. Without `precision`,
+    a model whose own format fits no layout is planned at the chip's narrowest 8-bit, then 4-bit,
+    format that fits, and `note` says so."""
+    args = (slo_ttft_s, slo_tpot_s, chip_hour_usd, usd_per_kwh, max_pp, spec, stack, disaggregate)
+    res = _plan(model, system, wl, precision, *args)
+    if res.points or precision is not None or res.layouts_feasible:
+        return res
+    native = set(system.chip.native_formats())
+    for formats in FALLBACK_FORMATS:
+        fmt = next((f for f in formats if f in native), formats[0])
+        if fmt == model.native_format:
+            continue
+        narrow = _plan(model, system, wl, fmt, *args)
+        if narrow.points:
+            narrow.note = (f"{model.native_format} weights of {model.id} fit no layout on {system.num_chips} x "
+                           f"{system.chip.id}; planned at {fmt}, give --precision to choose")
+            return narrow
+    return res
+
+
+def _plan(model: ModelSpec, system: SystemSpec, wl: Workload, precision: str | None,
+          slo_ttft_s: float | None, slo_tpot_s: float | None, chip_hour_usd: float | None, usd_per_kwh: float,
+          max_pp: int | None, spec: SpecRequest | None, stack: StackProfile | None,
+          disaggregate: bool) -> PlanResult:
     from jalapeno.engine.compare import candidate_plans  # compare builds on the planner
 
     stack = stack or load_stack(system.chip.software_stack)
