@@ -104,6 +104,19 @@ def validate_section(d: dict[str, Any]) -> Section:
              for name, g in [("end to end", e), *summ["by_table"].items(), *summ["by_vendor"].items()]])
     s.add(figures.predicted_vs_measured(d["rows"], "Predicted against measured"),
           figures.error_groups(summ, "Error by table and vendor"))
+    serving = [(name, g) for name, g in (
+        ("InferenceX at public layouts (tokens/s per GPU)", summ.get("inferencex")),
+        ("InferenceX $/Mtoken at the source's GPU-hour rate", (summ.get("inferencex") or {}).get("usd_per_mtok")),
+        ("InferenceX frontier via plan", summ.get("inferencex_frontier")),
+        ("single stream via plan (tokens/s per user)", summ.get("single_stream"))) if g]
+    if serving:
+        s.table(["serving set", "rows", "median |err| %", "p90 |err| %", "signed median %"],
+                [[name, g["count"], g["median_abs_error_pct"], g["p90_abs_error_pct"],
+                  g.get("median_signed_error_pct")] for name, g in serving])
+    if d.get("single_stream_rows"):
+        s.table(["single stream", "measured tok/s/user", "planned", "error %", "planner's method"],
+                [[r["label"], r["measured_tokens_per_s_per_user"], r["predicted_tokens_per_s_per_user"],
+                  r["error_pct"], r["method"]] for r in d["single_stream_rows"]])
     return s
 
 
