@@ -132,6 +132,9 @@ def _best_at(model: ModelSpec, system: SystemSpec, stack: StackProfile, plan: Pa
 
     The figures come straight from the vectorized sweep (predict.evaluate), without building a
     full Prediction (its latency breakdown is not needed here): one engine pass."""
+    used = system.num_chips // plan.chips_per_replica * plan.chips_per_replica  # as the planner: whole replicas
+    if 0 < used < system.num_chips:
+        system = system.model_copy(update={"num_chips": used})
     try:
         setup = make_setup(model, system, plan, precision, stack)
         b_max = max_batch(setup, wl)[0]
