@@ -93,8 +93,8 @@ def plan_deployment(model: ModelSpec, system: SystemSpec, wl: Workload, precisio
     stack and model run). `disaggregate`: also try prefill/decode pools where the stack has them.
     The CLI's plan and compare search both by default; a caller that checks a point in the serving
     simulator (fleet) keeps the defaults, which that simulator reproduces. Without `precision`,
-    a model whose own format fits no layout is planned at the chip's narrowest 8-bit, then 4-bit,
-    format that fits, and `note` says so."""
+    a model whose own format fits no layout is planned at the chip's 8-bit, else its 4-bit,
+    format (FALLBACK_FORMATS), and `note` says so."""
     args = (slo_ttft_s, slo_tpot_s, chip_hour_usd, usd_per_kwh, max_pp, spec, stack, disaggregate)
     res = _plan(model, system, wl, precision, *args)
     if res.points or precision is not None or res.layouts_feasible:

@@ -145,12 +145,15 @@ def _best_at(model: ModelSpec, system: SystemSpec, stack: StackProfile, plan: Pa
     if around:
         near = full[(full >= around / 3) & (full <= around * 3)]
         grid = near if near.size else full
-    r = evaluate(setup, wl, grid)
-    ok = np.ones(grid.shape, dtype=bool) if not min_user_rate else (1.0 / r["tpot"] >= min_user_rate)
+
+    def sweep(g):
+        r = evaluate(setup, wl, g)
+        return r, np.ones(g.shape, dtype=bool) if not min_user_rate else (1.0 / r["tpot"] >= min_user_rate)
+
+    r, ok = sweep(grid)
     if not ok.any() and grid.size < full.size:  # the bound moved out of the window: search them all
         grid = full
-        r = evaluate(setup, wl, grid)
-        ok = np.ones(grid.shape, dtype=bool) if not min_user_rate else (1.0 / r["tpot"] >= min_user_rate)
+        r, ok = sweep(grid)
     if not ok.any():
         return 0.0, 0.0
     i = int(np.argmax(np.where(ok, r["throughput"], -1.0)))

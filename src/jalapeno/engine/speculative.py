@@ -217,7 +217,7 @@ def _catalog_draft(target_id: str, vocab: int, active: int) -> str | None:
 def catalog_draft(model: ModelSpec) -> ModelSpec | None:
     """The draft the automatic search pairs with `model`: the smallest catalog model (by weights)
     with the same vocabulary and at most a quarter of its active parameters (Llama-3.3-70B and
-    -405B: Llama-3.1-8B, as Cerebras and Groq serve them); None where the catalog has none."""
+    -405B: Llama-3.2-1B, the draft of the AWS Neuron tutorials); None where the catalog has none."""
     from jalapeno.models.config import load_model
 
     mid = _catalog_draft(model.id, model.vocab, model.active_params)

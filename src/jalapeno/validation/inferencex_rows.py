@@ -27,10 +27,11 @@ from jalapeno.engine.predict import Workload, evaluate, make_setup, max_batch
 from jalapeno.engine.speculative import resolve_spec
 from jalapeno.engine.step import step_cost
 from jalapeno.errors import JalapenoError
-from jalapeno.hardware.catalog import make_system
+from jalapeno.hardware.catalog import load_chip, make_system
 from jalapeno.models.config import load_model
 from jalapeno.models.lowering import Batch
 from jalapeno.network.parallel import ParallelPlan
+from jalapeno.stacks import StackProfile
 from jalapeno.validation.datafiles import read_csv
 
 CHIPS = {"h100": "h100-sxm", "h200": "h200-sxm", "b200": "b200", "gb200": "gb200", "mi300x": "mi300x",
@@ -131,7 +132,8 @@ def _spec(model, text: str):
     return None
 
 
-def _colocated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None) -> tuple[float, float, int]:
+def _colocated(row: IxRow, model, cand: Candidate, wl: Workload,
+               stack: StackProfile | None = None) -> tuple[float, float, int]:
     plan = cand.decode.plan(model.is_moe)
     system = make_system(row.chip, plan.chips_per_replica)
     setup = make_setup(model, system, plan, row.precision, stack, spec=_spec(model, cand.spec))
@@ -141,7 +143,8 @@ def _colocated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None) -> 
     return float(r["throughput"][0]), float(1.0 / r["tpot"][0]), plan.chips_per_replica
 
 
-def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None) -> tuple[float, float, int]:
+def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload,
+                   stack: StackProfile | None = None) -> tuple[float, float, int]:
     d, p = cand.decode, cand.prefill
     assert p is not None  # only called for disaggregated candidates
     dplan, pplan = d.plan(model.is_moe), p.plan(model.is_moe)
@@ -166,12 +169,14 @@ def _disaggregated(row: IxRow, model, cand: Candidate, wl: Workload, stack=None)
 
 
 def stack_of(row: IxRow) -> str:
-    return make_system(row.chip, 1).chip.software_stack
+    """The id of the software-stack profile the row's chip runs."""
+    return load_chip(row.chip).software_stack
 
 
-def predict_row(row: IxRow, stack=None) -> None:
+def predict_row(row: IxRow, stack: StackProfile | None = None) -> None:
     """`stack`: a profile to predict with instead of the chip's own (validate --refit)."""
     model = load_model(row.model)
+    row.notes = []  # this prediction's candidates only (a refit predicts each row many times)
     wl = Workload(max(int(round(0.9 * row.isl)), 1), max(int(round(0.9 * row.osl)), 1))
     total_per_output = (wl.input_tokens + wl.output_tokens) / wl.output_tokens
     best = None
@@ -191,7 +196,7 @@ def predict_row(row: IxRow, stack=None) -> None:
     row.predicted_tok_s_per_gpu, row.predicted_tok_s_per_user, row.layout = best
 
 
-def predict_inferencex(stacks: dict | None = None) -> list[IxRow]:
+def predict_inferencex(stacks: dict[str, StackProfile] | None = None) -> list[IxRow]:
     """Every row at its candidates; `stacks`: profiles by id to use instead of the shipped ones."""
     rows = inferencex_rows()
     for r in rows:
