@@ -6,6 +6,7 @@ import typer
 
 from jalapeno.cli.money_opts import CostBasisOpt, basis
 from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_bar, table, use_csv
+from jalapeno.cli.workload_opts import PrecisionOpt
 from jalapeno.fleet.plan import FleetPlan, Slo, plan_fleet
 from jalapeno.fleet.traffic import make_traffic, parse_sites
 from jalapeno.models.config import load_model
@@ -28,8 +29,7 @@ def fleet_cmd(
                                                       "site (comma-separated). Default by site kind."),
     site_shares: str = typer.Option(None, "--site-shares", help="Each site's share of the traffic, comma-separated "
                                                                 "(default equal)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
-                                                            "native format)."),
+    precision: PrecisionOpt = None,
     cost_basis: CostBasisOpt = "auto",
     json_out: JsonOpt = False, csv_out: CsvOpt = False,
 ):

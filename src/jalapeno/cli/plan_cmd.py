@@ -10,6 +10,7 @@ from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_bar, table, use_csv, user_errors
 from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
+from jalapeno.cli.workload_opts import InputTokensOpt, OutputTokensOpt, PrecisionOpt
 from jalapeno.engine.planner import OBJECTIVES, plan_deployment
 from jalapeno.engine.predict import Workload
 from jalapeno.errors import JalapenoError
@@ -37,10 +38,9 @@ def plan_cmd(
     system: str = typer.Option(None, "--system", help="System id (jalapeno systems) or use --chip."),
     chip: str = typer.Option(None, "--chip", help="Chip id or YAML path (a single scale-up domain)."),
     chips: int = typer.Option(None, "--chips", help="Number of chips (resizes a catalog system)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
-                                                            "native format)."),
-    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
+    precision: PrecisionOpt = None,
+    input_tokens: InputTokensOpt = 2048,
+    output_tokens: OutputTokensOpt = 256,
     slo_ttft_ms: float = typer.Option(None, "--slo-ttft-ms", help="Keep points with TTFT at most this, ms."),
     slo_tpot_ms: float = typer.Option(None, "--slo-tpot-ms", help="Keep points with TPOT at most this, ms."),
     objective: str = typer.Option("throughput", "--objective", help="throughput, tokens-per-joule or cost."),

@@ -12,6 +12,7 @@ from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, progress_ba
 from jalapeno.cli.plan_cmd import resolve_system
 from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
 from jalapeno.cli.spec_opts import DraftModelOpt, SpecAcceptanceOpt, SpecOpt, SpecTokensOpt, spec_request
+from jalapeno.cli.workload_opts import InputTokensOpt, OutputTokensOpt, PrecisionOpt
 from jalapeno.economics.money import common_basis
 from jalapeno.engine.compare import DEFAULT_USER_RATES, compare_system
 from jalapeno.engine.power import with_power_limit
@@ -41,10 +42,9 @@ def predict_cmd(
     tp: int = typer.Option(None, "--tp", help="Tensor-parallel degree (default: all chips, within the domain)."),
     pp: int = typer.Option(None, "--pp", help="Pipeline-parallel degree (default 1)."),
     ep: int = typer.Option(None, "--ep", help="Expert-parallel degree (divides tp; default 1)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
-                                                            "native format)."),
-    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
+    precision: PrecisionOpt = None,
+    input_tokens: InputTokensOpt = 2048,
+    output_tokens: OutputTokensOpt = 256,
     concurrency: int = typer.Option(None, "--concurrency",
                                     help="Requests in flight (default: all queued, the largest batch that fits)."),
     spec: SpecOpt = "none", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,
@@ -121,10 +121,9 @@ def compare_cmd(
     chip: list[str] = typer.Option(None, "--chip", help="Chip id or YAML path; repeat for each system."),
     system: list[str] = typer.Option(None, "--system", help="System id; repeat (in addition to --chip)."),
     chips: int = typer.Option(None, "--chips", help="Chips per system (default: one node of each)."),
-    precision: str = typer.Option(None, "--precision", help="bf16, fp8, fp4, int8 or int4 (default: the model's "
-                                                            "native format)."),
-    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
+    precision: PrecisionOpt = None,
+    input_tokens: InputTokensOpt = 2048,
+    output_tokens: OutputTokensOpt = 256,
     rates: str = typer.Option(_DEFAULT_RATES, "--tokens-per-s-per-user",
                               help="Per-user speeds to read each system's frontier at (comma-separated)."),
     spec: SpecOpt = "auto", spec_tokens: SpecTokensOpt = None, spec_acceptance: SpecAcceptanceOpt = None,

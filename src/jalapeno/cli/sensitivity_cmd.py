@@ -8,6 +8,7 @@ from rich.progress import Progress
 from jalapeno.cli.output import console, emit_json, err_console, table
 from jalapeno.cli.plan_cmd import resolve_system
 from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
+from jalapeno.cli.workload_opts import InputTokensOpt, OutputTokensOpt, PrecisionOpt
 from jalapeno.engine.predict import Workload
 from jalapeno.engine.sensitivity import sensitivity, work_items
 from jalapeno.errors import JalapenoError
@@ -23,9 +24,9 @@ def sensitivity_cmd(
                                    "second (default: jalapeno-ref against b200)."),
     system: list[str] = typer.Option(None, "--system", help="System id; repeat (before any --chip)."),
     chips: int = typer.Option(None, "--chips", help="Chips per system (default: one node of each)."),
-    precision: str = typer.Option(None, "--precision", help="Number format (default: the model's own)."),
-    input_tokens: int = typer.Option(2048, "--input-tokens", help="Prompt tokens per request."),
-    output_tokens: int = typer.Option(256, "--output-tokens", help="Generated tokens per request."),
+    precision: PrecisionOpt = None,
+    input_tokens: InputTokensOpt = 2048,
+    output_tokens: OutputTokensOpt = 256,
     min_user_rate: float = typer.Option(100.0, "--min-tokens-per-s-per-user",
                                         help="Operating points must give each user at least this rate."),
     metric: str = typer.Option("output_tokens_per_joule", "--metric",

@@ -13,6 +13,7 @@ from jalapeno.cli.exports import ArrivalCounter, check_requests_out, write_reque
 from jalapeno.cli.money_opts import CostBasisOpt, add_money, basis
 from jalapeno.cli.output import CsvOpt, JsonOpt, console, emit_json, err_console, fmt, progress_bar, table, use_csv
 from jalapeno.cli.report_cmd import PlotOpt, ReportOpt, check_plot_extra, write_outputs
+from jalapeno.cli.workload_opts import PrecisionOpt
 from jalapeno.errors import JalapenoError, JalapenoWarning
 from jalapeno.hardware.catalog import load_chip
 from jalapeno.network.parallel import ParallelPlan
@@ -103,14 +104,12 @@ def _scenario(scenario: Path | None, **flags):
     return parse_scenario(raw, str(scenario) if scenario else "command-line flags")
 
 
-PRECISION_HELP = "Weight format: bf16, fp8, fp4, int8 or int4 (default: the model's native format)."
 # Options `simulate` and `capacity` declare the same way (the others differ in help or default).
 ScenarioArg = Annotated[Path | None, typer.Argument(help="Scenario YAML (flags override its fields).")]
 TpOpt = Annotated[int | None, typer.Option("--tp", help="Tensor-parallel chips per replica.")]
 PpOpt = Annotated[int | None, typer.Option("--pp", help="Pipeline stages per replica.")]
 EpOpt = Annotated[int | None, typer.Option("--ep", help="Expert-parallel degree (MoE models).")]
 LayoutOpt = Annotated[str | None, typer.Option("--layout", help="tp=..,pp=..,ep=..,dp=.. (dp = replicas).")]
-PrecisionOpt = Annotated[str | None, typer.Option("--precision", help=PRECISION_HELP)]
 ReplicasOpt = Annotated[int | None, typer.Option("--replicas", help="Model replicas behind the router.")]
 MaxNumSeqsOpt = Annotated[int | None, typer.Option("--max-num-seqs", help="Running sequences per replica (batch cap).")]
 MaxBatchedTokensOpt = Annotated[int | None, typer.Option("--max-batched-tokens",
